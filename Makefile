@@ -1,0 +1,63 @@
+# stablebuild — every target does its own set-up on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Call the interpreter explicitly: a .python-version naming a missing version silently falls
+# back to another Python under pyenv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+BASE_TAG ?= stablebuild/airgap:bookworm
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv engine base test test-unit test-integration lint format demo bench clean
+
+help:
+	@echo "make demo   validate the reference stack (sets up venv, engine, base image)"
+	@echo "make test   run the whole test suite (sets up venv, engine, base image)"
+	@echo "make lint   ruff format --check, ruff check, mypy --strict"
+	@echo "make bench  benchmarks in bench/ (results in bench/results/)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+engine:
+	@scripts/ensure-engine.sh
+
+base: venv engine
+	@$(BIN)/stablebuild base bootstrap --tag $(BASE_TAG) --ca-bundle $(CA_BUNDLE)
+
+test: venv engine base
+	$(BIN)/pytest -q tests
+
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
+
+test-integration: venv engine base
+	$(BIN)/pytest -q -m docker tests/integration
+
+lint: venv
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+demo: venv engine base
+	$(BIN)/stablebuild doctor || true
+	$(BIN)/stablebuild --version
+
+bench: venv engine base
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers. As root on Debian, install docker.io (and debootstrap for
+# air-gapped base images) and start dockerd in the background; otherwise say what to do.
+set -euo pipefail
+
+if docker info >/dev/null 2>&1; then
+    echo "engine: $(docker info --format 'server {{.ServerVersion}}, storage {{.Driver}}')"
+    exit 0
+fi
+
+if [ "$(id -u)" != "0" ]; then
+    echo "error: no Docker engine answers and this is not root, so it cannot be started here" >&2
+    echo "hint: start one (sudo make engine, or sudo dockerd &), or add yourself to the 'docker' group" >&2
+    exit 3
+fi
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+if [ "${#need[@]}" -gt 0 ]; then
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: ${need[*]} missing and this is not a Debian-like system" >&2
+        echo "hint: install a Docker engine and debootstrap with your package manager" >&2
+        exit 3
+    fi
+    echo "engine: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+log=/var/log/stablebuild-dockerd.log
+echo "engine: starting dockerd (log: $log)"
+nohup dockerd >"$log" 2>&1 &
+for _ in $(seq 1 60); do
+    if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then
+        echo "engine: $(docker info --format 'server {{.ServerVersion}}, storage {{.Driver}}')"
+        exit 0
+    fi
+    sleep 1
+done
+echo "error: dockerd did not answer within 60 s" >&2
+echo "hint: read $log" >&2
+exit 3

@@ -1,0 +1,5 @@
+"""Allow `python -m stablebuild`."""
+
+from stablebuild.cli import main
+
+main()

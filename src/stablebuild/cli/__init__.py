@@ -1,0 +1,13 @@
+"""The `stablebuild` command line. Each command module registers itself on the shared app."""
+
+from __future__ import annotations
+
+from stablebuild.cli import base, doctor  # noqa: F401  (registers commands)
+from stablebuild.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,33 @@
+"""`stablebuild doctor`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stablebuild.cli.app import EXIT_ENGINE, app
+from stablebuild.doctor import Status, diagnose
+
+_STYLE = {Status.OK: "green", Status.PROBLEM: "red", Status.INFO: "yellow"}
+
+
+@app.command()
+def doctor(
+    registry_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a pull from the default registry.")
+    ] = 5.0,
+) -> None:
+    """Check the engine, NVIDIA runtime, registry, disk and CA bundle. Exit 3 without an engine."""
+    out = Console(highlight=False, soft_wrap=True)
+    lines, engine_ok = diagnose(registry_timeout=registry_timeout)
+    for line in lines:
+        style = _STYLE[line.status]
+        out.print(
+            f"[{style}]{line.status.value:<8}[/{style}] {line.topic:<15} {line.detail}",
+        )
+        if line.hint and line.status is not Status.OK:
+            out.print(f"{'':<8} {'':<15} hint: {line.hint}", markup=False)
+    if not engine_ok:
+        raise typer.Exit(EXIT_ENGINE)

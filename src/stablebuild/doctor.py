@@ -1,0 +1,154 @@
+"""`stablebuild doctor`: what this machine can and cannot do for a validation run, one line each."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from stablebuild.engine.client import Engine, connect
+from stablebuild.errors import EngineUnavailable
+
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+PROBE_IMAGE = "hello-world:latest"
+
+
+class Status(str, Enum):
+    OK = "ok"
+    PROBLEM = "problem"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class DoctorLine:
+    topic: str
+    status: Status
+    detail: str
+    hint: str = ""
+
+
+def ca_bundle_in_use() -> Path | None:
+    """The CA bundle TLS clients here will use: SSL_CERT_FILE, else the host bundle."""
+    for var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
+        value = os.environ.get(var)
+        if value:
+            return Path(value)
+    return HOST_CA_BUNDLE if HOST_CA_BUNDLE.exists() else None
+
+
+def _ca_line() -> DoctorLine:
+    bundle = ca_bundle_in_use()
+    if bundle is None or not bundle.is_file():
+        return DoctorLine(
+            "ca-bundle",
+            Status.PROBLEM,
+            f"no CA bundle found ({bundle or HOST_CA_BUNDLE})",
+            "install ca-certificates, or pass --ca-bundle FILE to builds",
+        )
+    count = bundle.read_text(errors="replace").count("BEGIN CERTIFICATE")
+    return DoctorLine(
+        "ca-bundle",
+        Status.OK,
+        f"{bundle} ({count} certificates)",
+        "builds behind a re-signing proxy: pass it with --ca-bundle or `ca_bundle:` in stablebuild.yml",
+    )
+
+
+def _engine_line(engine: Engine) -> DoctorLine:
+    info = engine.info
+    detail = (
+        f"server {info.get('ServerVersion', '?')}, API {engine.api_version}, "
+        f"storage {info.get('Driver', '?')}, {'rootless' if engine.rootless else 'rootful'}"
+    )
+    return DoctorLine("engine", Status.OK, detail)
+
+
+def _nvidia_line(engine: Engine) -> DoctorLine:
+    if engine.has_nvidia_runtime:
+        return DoctorLine("nvidia-runtime", Status.OK, "registered with the engine")
+    return DoctorLine(
+        "nvidia-runtime",
+        Status.INFO,
+        f"not registered (runtimes: {', '.join(engine.runtimes) or 'none'}): "
+        "NVENC encode checks will be skipped",
+        "on a GPU host install nvidia-container-toolkit and run `nvidia-ctk runtime configure`",
+    )
+
+
+def _registry_line(timeout: float) -> DoctorLine:
+    """Pull a tiny image with a short timeout: is the default registry reachable?"""
+    outcome: dict[str, Any] = {}
+
+    def pull() -> None:
+        try:
+            client = docker.from_env(timeout=int(timeout) + 1)
+            client.api.pull(PROBE_IMAGE)
+            outcome["ok"] = True
+        except docker.errors.DockerException as exc:
+            outcome["error"] = str(exc).splitlines()[0][:160]
+
+    thread = threading.Thread(target=pull, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if outcome.get("ok"):
+        return DoctorLine("registry", Status.OK, f"pulled {PROBE_IMAGE}")
+    reason = outcome.get("error", f"no answer within {timeout:g} s")
+    return DoctorLine(
+        "registry",
+        Status.PROBLEM,
+        f"default registry unreachable: {reason}",
+        "build from a local base: stablebuild base bootstrap --suite bookworm "
+        "--tag stablebuild/airgap:bookworm",
+    )
+
+
+def _disk_line(engine: Engine, min_free_gb: float = 10.0) -> DoctorLine:
+    root = str(engine.info.get("DockerRootDir") or "/var/lib/docker")
+    if not os.path.isdir(root):
+        return DoctorLine("disk", Status.INFO, f"{root} is not on this machine (remote engine)")
+    free_gb = shutil.disk_usage(root).free / 1024**3
+    if free_gb < min_free_gb:
+        return DoctorLine(
+            "disk",
+            Status.PROBLEM,
+            f"{free_gb:.1f} GiB free under {root}",
+            "free space: docker system prune, or `stablebuild clean`",
+        )
+    return DoctorLine("disk", Status.OK, f"{free_gb:.1f} GiB free under {root}")
+
+
+def _debootstrap_line() -> DoctorLine:
+    path = shutil.which("debootstrap")
+    if path:
+        return DoctorLine("debootstrap", Status.OK, path)
+    return DoctorLine(
+        "debootstrap",
+        Status.INFO,
+        "not installed: `stablebuild base bootstrap` cannot build air-gapped bases",
+        "apt-get install -y debootstrap",
+    )
+
+
+def diagnose(registry_timeout: float = 5.0) -> tuple[list[DoctorLine], bool]:
+    """Every doctor line, and whether an engine answered."""
+    try:
+        engine = connect(timeout=30)
+    except EngineUnavailable as exc:
+        lines = [DoctorLine("engine", Status.PROBLEM, exc.message, exc.hint)]
+        return [*lines, _debootstrap_line(), _ca_line()], False
+    lines = [
+        _engine_line(engine),
+        _nvidia_line(engine),
+        _registry_line(registry_timeout),
+        _disk_line(engine),
+        _debootstrap_line(),
+        _ca_line(),
+    ]
+    return lines, True

@@ -1,0 +1,5 @@
+"""The only code that talks to the Docker engine: connect, build, run, inspect, clean up by label."""
+
+from stablebuild.engine.client import LABEL_RUN, Engine, connect
+
+__all__ = ["LABEL_RUN", "Engine", "connect"]
