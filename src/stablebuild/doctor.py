@@ -57,7 +57,7 @@ def _ca_line() -> DoctorLine:
         "ca-bundle",
         Status.OK,
         f"{bundle} ({count} certificates)",
-        "builds behind a re-signing proxy: pass it with --ca-bundle or `ca_bundle:` in stablebuild.yml",
+        "behind a re-signing proxy: --ca-bundle, or `ca_bundle:` in stablebuild.yml",
     )
 
 

@@ -1,4 +1,4 @@
-"""The only code that talks to the Docker engine: connect, build, run, inspect, clean up by label."""
+"""The only code that talks to the Docker engine: connect, build, run, inspect, clean up."""
 
 from stablebuild.engine.client import LABEL_RUN, Engine, connect
 

@@ -1,0 +1,27 @@
+"""How an audit runs: what the user asked for on the command line (or the manifest)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stablebuild"
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    offline: bool = False  # use only cached index answers; never touch the network
+    index_url: str = DEFAULT_INDEX_URL  # PEP 691 simple API root
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    index_timeout: float = 10.0
+    vuln_db: Path | None = None  # local database in safety's open format (insecure_full.json)
+    online_vulns: bool = False  # fetch safety's public database when asked and reachable
+    hadolint: bool = True  # merge hadolint's findings when the binary is installed
+    python_targets: tuple[str, ...] = ()  # extra target Pythons from the command line
+    platforms: tuple[str, ...] = ()  # empty: the manifest's, else manylinux x86_64

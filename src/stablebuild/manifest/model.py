@@ -1,0 +1,90 @@
+"""The stack manifest as frozen dataclasses: what `stablebuild.yml` means once validated.
+
+Paths are absolute (resolved against the manifest's folder). Loading, validation with
+line-numbered problems and profiles live in `stablebuild.manifest.load`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FfmpegSpec:
+    encoders: tuple[str, ...] = ()  # must be compiled in
+    smoke: tuple[str, ...] = ()  # must really encode a short generated clip
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    nvenc: tuple[str, ...] = ()  # e.g. h264_nvenc, hevc_nvenc
+
+
+@dataclass(frozen=True)
+class PackagesSpec:
+    forbid: tuple[str, ...] = ()  # Debian packages that must not be installed
+    require: tuple[str, ...] = ()  # Debian packages that must be installed
+
+
+@dataclass(frozen=True)
+class Budgets:
+    size_mb: float | None = None
+    build_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    env: Mapping[str, str] = field(default_factory=dict)
+    port: int | None = None
+    health: str | None = None  # HTTP path answered with 2xx when healthy
+    start_seconds: float = 60.0
+    command: tuple[str, ...] = ()  # optional override of the image's CMD
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    name: str
+    dockerfile: Path
+    context: Path
+    target: str | None = None
+    args: Mapping[str, str] = field(default_factory=dict)
+    interpreter: str = "python3"  # an absolute path, or a name looked up on PATH
+    imports: tuple[str, ...] = ()
+    ffmpeg: FfmpegSpec | None = None
+    gpu: GpuSpec | None = None
+    user: str | None = None  # uid or name the image must run as; None: any non-root user
+    packages: PackagesSpec = field(default_factory=PackagesSpec)
+    healthcheck: bool = False
+    budgets: Budgets = field(default_factory=Budgets)
+    run: RunSpec | None = None
+    files: tuple[str, ...] = ()  # absolute paths that must exist in the image
+
+
+@dataclass(frozen=True)
+class AuditSpec:
+    """The `audit:` section: how `stablebuild audit` treats this stack."""
+
+    exclude: tuple[str, ...] = ()  # glob patterns, relative to the root, never audited
+    exact_pins: bool = True  # requirements named by the manifest must be `==` pins
+    platforms: tuple[str, ...] = ("manylinux_2_17_x86_64",)  # wheel-coverage targets
+    python_versions: tuple[str, ...] = ()  # more targets besides `python`
+    vuln_db: Path | None = None  # local vulnerability database (safety's open format)
+    hadolint: bool = True  # run hadolint when installed
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path  # the stablebuild.yml file
+    root: Path  # its folder; relative paths resolve against it
+    name: str
+    python: str | None  # the version every image must match, e.g. "3.12.7"
+    python_source: str  # where it came from: ".python-version" or "stablebuild.yml"
+    python_match: str = "minor"  # "minor": 3.12 == 3.12.7; "patch": exact
+    requirements: tuple[Path, ...] = ()
+    images: Mapping[str, ImageSpec] = field(default_factory=dict)
+    ca_bundle: Path | None = None  # extra CA trusted during builds
+    audit: AuditSpec = field(default_factory=AuditSpec)
+    profile: str | None = None
+    version: int = 1

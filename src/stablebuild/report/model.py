@@ -1,0 +1,92 @@
+"""One Report model for every output format: what was built, what was checked, what was seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class CheckStatus(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # could not be checked here; `message` says why. Never counts as passed.
+    ERROR = "error"  # the check itself could not run (probe crashed, engine lost)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The judgment of one check on one image. `id` is stable, e.g. "imports.fastapi"."""
+
+    id: str
+    # python | imports | pins | ffmpeg | nvenc | user | packages | healthcheck | size |
+    # build_time | runtime | files
+    family: str
+    status: CheckStatus
+    message: str
+    value: Any = None  # what was measured (a version, a size in MB, seconds...), JSON-serialisable
+    expected: Any = None
+
+
+class BuildStatus(str, Enum):
+    BUILT = "built"
+    CACHED = "cached"  # inputs unchanged, existing image reused
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"  # not attempted (interrupted run)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A root cause recognised in a failed build's log."""
+
+    cause: str  # stable id, e.g. "pg-config-missing"
+    summary: str
+    hint: str
+    evidence: str = ""  # the log line that gave it away
+
+
+@dataclass
+class BuildOutcome:
+    status: BuildStatus
+    seconds: float = 0.0
+    tag: str | None = None
+    image_id: str | None = None
+    size_bytes: int | None = None
+    layers: int | None = None
+    log: list[str] = field(default_factory=list)
+    error: str | None = None
+    diagnosis: Diagnosis | None = None
+
+
+@dataclass
+class ImageReport:
+    name: str
+    build: BuildOutcome
+    checks: list[CheckResult] = field(default_factory=list)
+    facts: dict[str, Any] | None = None  # the probe's raw facts, kept for the JSON report
+    from_cache: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.build.status in (BuildStatus.BUILT, BuildStatus.CACHED) and not any(
+            c.status in (CheckStatus.FAILED, CheckStatus.ERROR) for c in self.checks
+        )
+
+
+@dataclass
+class Report:
+    stack: str
+    run_id: str
+    started_at: str  # ISO 8601, UTC
+    finished_at: str | None = None
+    complete: bool = True  # False after an interrupt: a partial report
+    profile: str | None = None
+    images: list[ImageReport] = field(default_factory=list)
+    engine: dict[str, Any] = field(default_factory=dict)  # server version, runtimes...
+
+    @property
+    def ok(self) -> bool:
+        return self.complete and bool(self.images) and all(i.ok for i in self.images)
