@@ -1,0 +1,90 @@
+"""Reading YAML as composed nodes, so every key and value keeps its line number.
+
+Nodes rather than Python objects also sidestep YAML 1.1 surprises (GitHub's `on:` key would load
+as the boolean True). Merge keys (`<<: *anchor`) are honoured.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class YamlProblem(Exception):
+    """YAML that does not parse: where, and what the parser said."""
+
+    def __init__(self, line: int | None, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The document's root node (None for an empty file); raises YamlProblem if it won't parse."""
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlProblem(mark.line + 1 if mark else None, problem) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(None, str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
+
+
+def line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def scalar(node: yaml.Node | None) -> str | None:
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    return None
+
+
+def items(node: yaml.Node | None) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """A mapping's (key, key node, value node) triples; merged keys first, own keys override."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    merged: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
+    own: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = scalar(key_node)
+        if key is None:
+            continue
+        if key == "<<":
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                for entry in items(source):
+                    merged.setdefault(entry[0], entry)
+        else:
+            own[key] = (key, key_node, value_node)
+    return list({**merged, **own}.values())
+
+
+def get(node: yaml.Node | None, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    """(key node, value node) for `key` in a mapping, or None."""
+    for name, key_node, value_node in items(node):
+        if name == key:
+            return key_node, value_node
+    return None
+
+
+def value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    found = get(node, key)
+    return found[1] if found else None
+
+
+def sequence(node: yaml.Node | None) -> list[yaml.Node]:
+    """A sequence's items; a lone scalar or mapping counts as a one-item list."""
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return [node] if node is not None else []
+
+
+def strings(node: yaml.Node | None) -> list[tuple[str, yaml.Node]]:
+    """The scalar strings of a scalar or a sequence of scalars, each with its node."""
+    return [(s, item) for item in sequence(node) if (s := scalar(item)) is not None]
+
+
+__all__ = ["YamlProblem", "compose", "get", "items", "line", "scalar", "sequence", "strings", "value"]

@@ -1,0 +1,171 @@
+"""`stablebuild validate` and `stablebuild clean`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from stablebuild.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, err
+from stablebuild.engine import connect
+from stablebuild.engine.cleanup import clean
+from stablebuild.errors import UsageError
+from stablebuild.events import Event
+from stablebuild.manifest.load import find_manifest, load_manifest
+from stablebuild.report.format.interface import ReportFormat
+from stablebuild.report.model import Report
+from stablebuild.report.write import render, write_report
+from stablebuild.validate import ValidateOptions, Validation, validate
+
+_SUFFIX = {".json": ReportFormat.JSON, ".md": ReportFormat.MARKDOWN, ".xml": ReportFormat.JUNIT}
+
+
+def parse_output(value: str) -> tuple[ReportFormat, Path]:
+    """`json:report.json`, or a path whose suffix names the format (.json, .md, .xml)."""
+    name, sep, path = value.partition(":")
+    if sep and name in {f.value for f in ReportFormat}:
+        return ReportFormat(name), Path(path)
+    fmt = _SUFFIX.get(Path(value).suffix)
+    if fmt is None:
+        raise UsageError(
+            f"--output {value}: cannot tell the format",
+            "write FORMAT:PATH (json, markdown, junit) or use a .json, .md or .xml file name",
+        )
+    return fmt, Path(value)
+
+
+def parse_build_args(values: list[str]) -> dict[str, str]:
+    args = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--build-arg {value}: expected KEY=VALUE", "e.g. --build-arg A=1")
+        args[key] = val
+    return args
+
+
+class ProgressLines:
+    """Build progress on stderr, one line per notable event (works in CI logs and terminals)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        now = time.monotonic()
+        if event.kind == "build-start":
+            self.started[event.image] = now
+            self.console.print(f"{event.image}: building {event.message}", markup=False)
+        elif event.kind == "build-step":
+            elapsed = now - self.started.get(event.image, now)
+            self.console.print(
+                f"{event.image}: step {event.step}/{event.total} {event.message[:80]}"
+                f"  ({elapsed:.0f} s)",
+                markup=False,
+                style="dim",
+            )
+        elif event.kind == "build-done":
+            elapsed = now - self.started.get(event.image, now)
+            self.console.print(f"{event.image}: build {event.message} in {elapsed:.1f} s")
+        elif event.kind in ("probe-start", "run-start", "checks-done"):
+            text = {"probe-start": "probing", "run-start": "starting a trial container"}
+            self.console.print(
+                f"{event.image}: {text.get(event.kind, event.message)}", markup=False
+            )
+
+
+@app.command("validate")
+def validate_cmd(
+    directory: Annotated[Path, typer.Argument(help="The stack's folder.")] = Path("."),
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", "-m", help="Default: DIR/stablebuild.yml.")
+    ] = None,
+    profile: Annotated[str | None, typer.Option(help="Manifest profile to apply.")] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Report format on stdout.")
+    ] = ReportFormat.TERMINAL,
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", "-o", help="Also write FORMAT:PATH (repeatable)."),
+    ] = None,
+    image: Annotated[
+        list[str] | None, typer.Option("--image", "-i", help="Only this image (repeatable).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel builds.")] = 2,
+    require_gpu: Annotated[
+        bool, typer.Option(help="Fail, rather than skip, GPU checks that cannot run here.")
+    ] = False,
+    keep_images: Annotated[bool, typer.Option(help="Keep this run's image tags.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build without layer cache.")] = (
+        False
+    ),
+    build_arg: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE for every image (repeatable).")
+    ] = None,
+    build_timeout: Annotated[float, typer.Option(help="Seconds per build.")] = 1800.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+) -> None:
+    """Build every image of the stack, check each from the inside, and report what was seen."""
+    outputs = [parse_output(value) for value in output or []]
+    path = manifest or find_manifest(directory)
+    if path is None:
+        raise UsageError(
+            f"no stablebuild.yml in {directory}",
+            "write one (see docs/manifest.md), or pass --manifest PATH",
+        )
+    stack = load_manifest(path, profile=profile)
+    unknown = sorted(set(image or []) - set(stack.images))
+    if unknown:
+        raise UsageError(
+            f"--image {', '.join(unknown)}: not in {path}",
+            f"known images: {', '.join(stack.images)}",
+        )
+    options = ValidateOptions(
+        jobs=jobs,
+        images=tuple(image or ()),
+        require_gpu=require_gpu,
+        keep_images=keep_images,
+        nocache=no_cache,
+        build_timeout=build_timeout,
+        extra_args=parse_build_args(build_arg or []),
+    )
+    engine = connect()
+    holder: list[Validation] = []
+    observer = (lambda event: None) if quiet else ProgressLines(err)
+    try:
+        report = validate(engine, stack, options, observer, on_start=holder.append)
+    except KeyboardInterrupt:
+        if holder:
+            partial = holder[0].report
+            _emit(partial, fmt, outputs)
+        err.print("interrupted: partial report written, marked incomplete", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _emit(report, fmt, outputs)
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _emit(report: Report, fmt: ReportFormat, outputs: list[tuple[ReportFormat, Path]]) -> None:
+    for out_fmt, out_path in outputs:
+        write_report(report, out_fmt, out_path)
+        err.print(f"report: {out_path} ({out_fmt.value})", markup=False)
+    if fmt is ReportFormat.TERMINAL:
+        print_terminal(report, Console())
+    else:
+        sys.stdout.write(render(report, fmt))
+
+
+@app.command("clean")
+def clean_cmd(
+    run_id: Annotated[
+        str | None, typer.Option(help="Only this run's leftovers (default: every run's).")
+    ] = None,
+) -> None:
+    """Remove the containers and image tags stablebuild created (by label), nothing else."""
+    engine = connect()
+    cleaned = clean(engine, run_id)
+    typer.echo(f"removed {cleaned.containers} containers and {cleaned.tags} image tags")

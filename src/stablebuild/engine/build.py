@@ -1,0 +1,127 @@
+"""Build one image through the low-level API, streaming the log and timing it."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import requests.exceptions
+
+from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.events import Event, Observer, ignore
+from stablebuild.report.model import BuildOutcome, BuildStatus
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything the engine needs to build one image of the stack."""
+
+    image: str  # the manifest's name for it
+    context: Path
+    dockerfile: Path
+    tag: str
+    run_id: str
+    args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    timeout: float = 1800.0
+    nocache: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def _dockerfile_arg(request: BuildRequest) -> str:
+    """Relative to the context when inside it; docker-py ships an outside one itself."""
+    try:
+        return request.dockerfile.resolve().relative_to(request.context.resolve()).as_posix()
+    except ValueError:
+        return str(request.dockerfile.resolve())
+
+
+def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) -> BuildOutcome:
+    """Build `request`; a failed build is an outcome with its log, never an exception."""
+    log: list[str] = []
+    started = time.monotonic()
+    image_id: str | None = None
+    error: str | None = None
+    timed_out = False
+    labels = {LABEL_RUN: request.run_id, **request.labels}
+    observer(Event(request.image, "build-start", request.tag))
+    try:
+        stream = engine.api.build(
+            path=str(request.context),
+            dockerfile=_dockerfile_arg(request),
+            tag=request.tag,
+            buildargs=dict(request.args),
+            target=request.target,
+            labels=labels,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            nocache=request.nocache,
+            decode=True,
+            timeout=int(request.timeout),  # HTTP read timeout: a build silent for this long
+        )
+        for chunk in stream:
+            image_id, error = _consume(request.image, chunk, log, observer, image_id, error)
+            if time.monotonic() - started > request.timeout:
+                timed_out = True
+                break
+    except requests.exceptions.ReadTimeout:
+        timed_out = True
+    except (docker.errors.APIError, docker.errors.BuildError) as exc:
+        error = str(exc)
+    except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
+        error = f"engine connection lost: {exc}"
+    seconds = time.monotonic() - started
+    if timed_out:
+        error = f"build did not finish within {request.timeout:g} s"
+        log.append(error)
+    status = BuildStatus.BUILT if image_id and not error else BuildStatus.FAILED
+    if timed_out:
+        status = BuildStatus.TIMEOUT
+    outcome = BuildOutcome(
+        status=status,
+        seconds=round(seconds, 2),
+        tag=request.tag if status is BuildStatus.BUILT else None,
+        image_id=image_id if status is BuildStatus.BUILT else None,
+        log=log,
+        error=error,
+    )
+    observer(Event(request.image, "build-done", status.value))
+    return outcome
+
+
+def _consume(
+    image: str,
+    chunk: dict[str, Any],
+    log: list[str],
+    observer: Observer,
+    image_id: str | None,
+    error: str | None,
+) -> tuple[str | None, str | None]:
+    if "stream" in chunk:
+        for line in str(chunk["stream"]).splitlines():
+            if not line.strip():
+                continue
+            log.append(line)
+            step = _STEP.match(line)
+            if step:
+                observer(
+                    Event(
+                        image, "build-step", step.group(3), int(step.group(1)), int(step.group(2))
+                    )
+                )
+            elif line.startswith("Successfully built "):
+                image_id = image_id or line.split()[-1]
+    if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
+        image_id = str(chunk["aux"]["ID"])
+    if "error" in chunk:
+        error = str(chunk["error"]).strip()
+        log.extend(error.splitlines())
+    return image_id, error

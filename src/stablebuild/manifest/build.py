@@ -1,0 +1,312 @@
+"""From merged, shape-checked nodes to the frozen `Manifest`, checking what each value means.
+
+Shape problems were reported by `schema`; here a value of the wrong shape simply reads as
+absent. Every meaning problem (missing file, bad module name, root user...) is collected with
+the line and key path of the value that caused it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from stablebuild.errors import Problem
+from stablebuild.manifest import rules
+from stablebuild.manifest.model import (
+    AuditSpec,
+    Budgets,
+    FfmpegSpec,
+    GpuSpec,
+    ImageSpec,
+    Manifest,
+    PackagesSpec,
+    RunSpec,
+)
+from stablebuild.manifest.nodes import Node
+from stablebuild.manifest.profiles import Layout
+from stablebuild.manifest.schema import (
+    PYTHON_MATCHES,
+    Choice,
+    Command,
+    Flag,
+    Number,
+    Text,
+    TextList,
+    TextMap,
+    TextOrList,
+    Whole,
+)
+
+Rule = Callable[[str], "str | None"]
+
+
+class ManifestBuilder:
+    """Builds one `Manifest`; `problems` holds everything wrong with it."""
+
+    def __init__(self, path: Path, file: str, problems: list[Problem]) -> None:
+        self.path = path.resolve()
+        self.root = self.path.parent
+        self.file = file
+        self.problems = problems
+
+    def build(self, layout: Layout, profile: str | None) -> Manifest:
+        top = layout.top
+        name = Text().read(top.get("name")) or self.root.name
+        python, python_source = self._python(top.get("python"))
+        python_match = Choice(PYTHON_MATCHES).read(top.get("python_match")) or "minor"
+        if python is not None and python_match == "patch":
+            self._check(top.get("python_match"), rules.patch_level(python))
+        variables = {
+            "python": python,
+            "python_minor": rules.minor_of(python) if python else None,
+            "name": name,
+        }
+        images = {}
+        for image_name, node in layout.images.items():
+            new = image_name in layout.new_images
+            known = [n for n in layout.images if n not in layout.new_images]
+            image = self._image(image_name, node, variables, known if new else [])
+            if image is not None:
+                images[image_name] = image
+        return Manifest(
+            path=self.path,
+            root=self.root,
+            name=name,
+            python=python,
+            python_source=python_source,
+            python_match=python_match,
+            requirements=tuple(self._files(top.get("requirements"), TextOrList())),
+            images=images,
+            ca_bundle=self._existing(top.get("ca_bundle"), folder=False),
+            audit=self._audit(top.get("audit")),
+            profile=profile,
+            version=Whole().read(top.get("version")) or 1,
+        )
+
+    # -- top level ---------------------------------------------------------------------------
+
+    def _python(self, node: Node | None) -> tuple[str | None, str]:
+        """The pin and where it came from: a file such as `.python-version`, or a literal."""
+        text = Text().read(node)
+        if node is None or text is None:
+            return None, ""
+        named = self.root / text
+        if named.is_file():
+            shown = str(Path(self.file).parent / text)
+            pin = rules.read_pin_file(named)
+            if pin.error is not None:
+                where = f" (named by `python:` at {self.file}:{node.line})"
+                self.problems.append(Problem(shown, pin.line, pin.error + where, node.path))
+                return None, text
+            return pin.version, text
+        if rules.python_version(text) is not None:
+            self._report(
+                node,
+                f"{text!r} is neither an existing file (next to the manifest) "
+                "nor a Python version (like 3.12 or 3.12.7)",
+            )
+            return None, ""
+        return text, Path(self.file).name
+
+    def _audit(self, node: Node | None) -> AuditSpec:
+        entries = node.entries if node is not None else {}
+        default = AuditSpec()
+        versions = entries.get("python_versions")
+        for text, item in self._texts(versions, TextList()):
+            self._check(item, rules.python_version(text))
+        platforms = TextList().read(entries.get("platforms"))
+        return AuditSpec(
+            exclude=TextList().read(entries.get("exclude")) or (),
+            exact_pins=_flag(entries.get("exact_pins"), default.exact_pins),
+            platforms=platforms if platforms is not None else default.platforms,
+            python_versions=TextList().read(versions) or (),
+            vuln_db=self._existing(entries.get("vuln_db"), folder=None),
+            hadolint=_flag(entries.get("hadolint"), default.hadolint),
+        )
+
+    # -- images ------------------------------------------------------------------------------
+
+    def _image(
+        self,
+        name: str,
+        node: Node,
+        variables: dict[str, str | None],
+        known: list[str],
+    ) -> ImageSpec | None:
+        self._check(node, rules.image_name(name))
+        if node.kind != "map":
+            return None
+        entries = node.entries
+        dockerfile = self._existing(entries.get("dockerfile"), folder=False)
+        if "dockerfile" not in entries:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (is it a misspelling of image {close[0]!r}?)" if close else ""
+            self._report(node, f"image {name!r} needs `dockerfile:`{hint}")
+        if "context" in entries:
+            context = self._existing(entries["context"], folder=True)
+        else:
+            context = self.root
+        target = Text().read(entries.get("target"))
+        if target is not None and dockerfile is not None:
+            self._check_target(entries["target"], target, dockerfile)
+        interpreter = Text().read(entries.get("interpreter")) or "python3"
+        self._check(entries.get("interpreter"), rules.interpreter(interpreter))
+        user = Text().read(entries.get("user"))
+        if user is not None:
+            self._check(entries.get("user"), rules.user(user))
+        # Read every field before giving up on the image, so all its problems are reported.
+        args = self._args(entries.get("args"), variables)
+        imports = self._list(entries.get("imports"), rules.module_name)
+        ffmpeg = self._ffmpeg(entries.get("ffmpeg"))
+        gpu = self._gpu(entries.get("gpu"))
+        packages = self._packages(entries.get("packages"))
+        budgets = self._budgets(entries.get("budgets"))
+        run = self._run(entries.get("run"))
+        files = self._list(entries.get("files"), rules.image_path)
+        if dockerfile is None or context is None:
+            return None
+        return ImageSpec(
+            name=name,
+            dockerfile=dockerfile,
+            context=context,
+            target=target,
+            args=args,
+            interpreter=interpreter,
+            imports=imports,
+            ffmpeg=ffmpeg,
+            gpu=gpu,
+            user=user,
+            packages=packages,
+            healthcheck=_flag(entries.get("healthcheck"), False),
+            budgets=budgets,
+            run=run,
+            files=files,
+        )
+
+    def _check_target(self, node: Node, target: str, dockerfile: Path) -> None:
+        stages = rules.dockerfile_stages(dockerfile)
+        if stages is None or target.lower() in (stage.lower() for stage in stages):
+            return
+        named = f"its stages: {', '.join(stages)}" if stages else "it has no named stages"
+        self._report(node, f"no build stage {target!r} in {dockerfile.name} ({named})")
+
+    def _args(self, node: Node | None, variables: dict[str, str | None]) -> dict[str, str]:
+        args: dict[str, str] = {}
+        if node is None or TextMap().read(node) is None:
+            return args
+        for key, value_node in node.entries.items():
+            value, wrong = rules.substitute(Text().convert(value_node), variables)
+            for message in wrong:
+                self._report(value_node, message)
+            args[key] = value
+        return args
+
+    def _ffmpeg(self, node: Node | None) -> FfmpegSpec | None:
+        if node is None or node.kind != "map":
+            return None
+        entries = node.entries
+        return FfmpegSpec(
+            encoders=TextList().read(entries.get("encoders")) or (),
+            smoke=TextList().read(entries.get("smoke")) or (),
+        )
+
+    def _gpu(self, node: Node | None) -> GpuSpec | None:
+        if node is None or node.kind != "map":
+            return None
+        return GpuSpec(nvenc=self._list(node.entries.get("nvenc"), rules.nvenc_encoder))
+
+    def _packages(self, node: Node | None) -> PackagesSpec:
+        entries = node.entries if node is not None else {}
+        return PackagesSpec(
+            forbid=self._list(entries.get("forbid"), rules.debian_package),
+            require=self._list(entries.get("require"), rules.debian_package),
+        )
+
+    def _budgets(self, node: Node | None) -> Budgets:
+        entries = node.entries if node is not None else {}
+        return Budgets(
+            size_mb=self._positive(entries.get("size_mb"), "size_mb"),
+            build_seconds=self._positive(entries.get("build_seconds"), "build_seconds"),
+        )
+
+    def _run(self, node: Node | None) -> RunSpec | None:
+        if node is None or node.kind != "map":
+            return None
+        entries = node.entries
+        port = Whole().read(entries.get("port"))
+        if port is not None:
+            self._check(entries.get("port"), rules.port(port))
+        health = Text().read(entries.get("health"))
+        if health is not None:
+            self._check(entries.get("health"), rules.health_path(health))
+            if "port" not in entries:
+                self._report(entries["health"], "a health endpoint needs `port:` to reach it on")
+        start_seconds = self._positive(entries.get("start_seconds"), "start_seconds")
+        return RunSpec(
+            env=TextMap().read(entries.get("env")) or {},
+            port=port,
+            health=health,
+            start_seconds=start_seconds if start_seconds is not None else 60.0,
+            command=Command().read(entries.get("command")) or (),
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _report(self, node: Node, message: str) -> None:
+        self.problems.append(node.problem(message))
+
+    def _check(self, node: Node | None, message: str | None) -> None:
+        if node is not None and message is not None:
+            self._report(node, message)
+
+    def _texts(self, node: Node | None, kind: TextList) -> Iterator[tuple[str, Node]]:
+        """Each string of a list (or a lone string, for `TextOrList`) with its own node."""
+        if node is None or kind.read(node) is None:
+            return
+        for item in node.items if node.kind == "seq" else [node]:
+            yield Text().convert(item), item
+
+    def _list(self, node: Node | None, rule: Rule) -> tuple[str, ...]:
+        values = []
+        for text, item in self._texts(node, TextList()):
+            self._check(item, rule(text))
+            values.append(text)
+        return tuple(values)
+
+    def _positive(self, node: Node | None, what: str) -> float | None:
+        number = Number().read(node)
+        if node is not None and number is not None:
+            self._check(node, rules.positive(what, number))
+        return number
+
+    def _files(self, node: Node | None, kind: TextList) -> Iterator[Path]:
+        for _text, item in self._texts(node, kind):
+            path = self._existing(item, folder=False)
+            if path is not None:
+                yield path
+
+    def _existing(self, node: Node | None, *, folder: bool | None) -> Path | None:
+        """The path `node` names, resolved against the manifest's folder, if it exists.
+
+        `folder`: True must be a folder, False a file, None either.
+        """
+        text = Text().read(node)
+        if node is None or text is None:
+            return None
+        path = (self.root / text).resolve()
+        if not path.exists():
+            self._report(node, f"{text!r} does not exist (looked for {path})")
+            return None
+        if folder is True and not path.is_dir():
+            self._report(node, f"{text!r} is not a folder")
+            return None
+        if folder is False and not path.is_file():
+            self._report(node, f"{text!r} is not a file")
+            return None
+        return path
+
+
+def _flag(node: Node | None, default: bool) -> bool:
+    value = Flag().read(node)
+    return default if value is None else value

@@ -1,0 +1,161 @@
+"""What manifest values must mean: each rule takes a value and returns what is wrong, or None.
+
+Pure functions over strings and paths; the loader attaches file, line and key path.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+MIN_PORT, MAX_PORT = 1, 65535
+ROOT_USERS = {"0", "root"}
+VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
+# Docker's rule for a repository path component: the image name becomes part of a tag.
+IMAGE_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+STAGE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def module_name(name: str) -> str | None:
+    parts = name.split(".")
+    if all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+        return None
+    return f"{name!r} is not an importable module name (dotted Python identifiers, e.g. yaml.cyaml)"
+
+
+def python_version(text: str) -> str | None:
+    """A pin every image must match: a valid version with at least major.minor."""
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        return f"{text!r} is not a Python version (like 3.12 or 3.12.7)"
+    if len(version.release) < 2:
+        return f"{text!r} is too loose a Python version: give at least major.minor, like 3.12"
+    return None
+
+
+def patch_level(text: str) -> str | None:
+    """`python_match: patch` needs a version that names a patch level."""
+    try:
+        release = Version(text).release
+    except InvalidVersion:
+        return None  # reported by python_version
+    if len(release) < 3:
+        return f"python_match: patch needs a full version like {text}.0, not {text!r}"
+    return None
+
+
+def minor_of(text: str) -> str:
+    release = Version(text).release
+    return f"{release[0]}.{release[1]}"
+
+
+@dataclass(frozen=True)
+class PinFile:
+    """The version a `.python-version`-style file pins, or what is wrong with it."""
+
+    version: str | None
+    line: int | None
+    error: str | None
+
+
+def read_pin_file(path: Path) -> PinFile:
+    """First line that is neither blank nor a comment (pyenv's format)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        return PinFile(None, None, f"cannot read {path.name}: {exc}")
+    for number, raw in enumerate(lines, start=1):
+        text = raw.split("#", 1)[0].strip()
+        if text:
+            return PinFile(text, number, python_version(text))
+    return PinFile(None, None, f"{path.name} names no Python version")
+
+
+def user(name: str) -> str | None:
+    if name.split(":", 1)[0] in ROOT_USERS:
+        return f"user {name!r} is root, which is what the user check forbids; name a non-root user"
+    return None
+
+
+def port(number: int) -> str | None:
+    if MIN_PORT <= number <= MAX_PORT:
+        return None
+    return f"port {number} is out of range ({MIN_PORT}-{MAX_PORT})"
+
+
+def nvenc_encoder(name: str) -> str | None:
+    if name.endswith("_nvenc"):
+        return None
+    return f"{name!r} is not an NVENC encoder (those end in _nvenc, e.g. h264_nvenc)"
+
+
+def positive(what: str, number: float) -> str | None:
+    return None if number > 0 else f"{what} must be more than 0, not {number:g}"
+
+
+def image_name(name: str) -> str | None:
+    if IMAGE_NAME.fullmatch(name):
+        return None
+    return (
+        f"image name {name!r} cannot be part of a Docker tag: "
+        "use lowercase letters, digits and . _ -"
+    )
+
+
+def debian_package(name: str) -> str | None:
+    if DEBIAN_PACKAGE.fullmatch(name):
+        return None
+    return f"{name!r} is not a Debian package name"
+
+
+def interpreter(text: str) -> str | None:
+    if "/" not in text or text.startswith("/"):
+        return None
+    return f"interpreter {text!r} must be an absolute path or a name on PATH"
+
+
+def image_path(text: str) -> str | None:
+    return None if text.startswith("/") else f"{text!r} must be an absolute path in the image"
+
+
+def health_path(text: str) -> str | None:
+    return None if text.startswith("/") else f"health path {text!r} must start with /"
+
+
+def substitute(text: str, variables: dict[str, str | None]) -> tuple[str, list[str]]:
+    """Replace `${name}` by its value; `$${x}` stays a literal `${x}`.
+
+    Returns the text and the problems: unknown names, and known ones with no value.
+    """
+    problems: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        escaped, name = match.group(1), match.group(2)
+        if escaped:
+            return "${" + name + "}"
+        if name not in variables:
+            known = ", ".join(f"${{{known}}}" for known in variables)
+            problems.append(f"unknown variable ${{{name}}}; args may use {known}")
+            return match.group(0)
+        value = variables[name]
+        if value is None:
+            problems.append(f"${{{name}}} needs a valid `python:` at the top level")
+            return match.group(0)
+        return value
+
+    return VARIABLE.sub(one, text), problems
+
+
+def dockerfile_stages(path: Path) -> list[str] | None:
+    """Names of the `FROM ... AS name` stages, or None when the file cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return STAGE.findall(text)

@@ -1,0 +1,25 @@
+"""The report formats and the interface each implements: `format(report) -> str`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from enum import Enum
+
+from stablebuild.report.model import Report
+
+
+class ReportFormat(str, Enum):
+    """The `--format` choices."""
+
+    TERMINAL = "terminal"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    JUNIT = "junit"
+
+
+class ReportFormatter(ABC):
+    """Turns one Report into the text of one format. Implementations are pure."""
+
+    @abstractmethod
+    def format(self, report: Report) -> str:
+        """The whole document for `report` (a partial report says so)."""

@@ -1,0 +1,266 @@
+"""`stablebuild validate`: build every image of the stack, probe each once, judge, report.
+
+The flow is the architecture's: build (parallel, labelled, timed) -> one locked-down probe
+container per image -> image metadata -> optional runtime trial -> pure checks -> one Report.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from stablebuild.audit.requirements import RequirementsReader, pins_of
+from stablebuild.checks import judge
+from stablebuild.checks.inputs import EngineFacts, ImageMeta, RunOutcome
+from stablebuild.diagnose import diagnose_build_log
+from stablebuild.engine import Engine
+from stablebuild.engine.build import BuildRequest, build
+from stablebuild.engine.cleanup import remove_containers, remove_tag
+from stablebuild.engine.containers import image_meta, run_locked, trial_run
+from stablebuild.events import Event, Observer, ignore
+from stablebuild.manifest.model import ImageSpec, Manifest
+from stablebuild.probe import parse_output, probe_source, request_for, request_json
+from stablebuild.report.model import (
+    BuildOutcome,
+    BuildStatus,
+    CheckResult,
+    CheckStatus,
+    ImageReport,
+    Report,
+)
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    jobs: int = 2
+    images: tuple[str, ...] = ()  # only these (all when empty)
+    require_gpu: bool = False
+    keep_images: bool = False  # leave the run's tags in place
+    nocache: bool = False
+    build_timeout: float = 1800.0
+    probe_timeout: float = 300.0
+    extra_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def manifest_pins(manifest: Manifest) -> dict[str, str]:
+    """Exact pins from the manifest's requirements files (following -r/-c includes)."""
+
+    def read(rel: str) -> str | None:
+        path = manifest.root / rel
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    reader = RequirementsReader(read)
+    files = []
+    for path in manifest.requirements:
+        rel = path.resolve().relative_to(manifest.root.resolve()).as_posix()
+        closure, _ = reader.closure(rel)
+        files.extend(closure)
+    return pins_of(files)
+
+
+def image_tag(manifest: Manifest, image: str, run_id: str) -> str:
+    stack = "".join(c if c.isalnum() or c in "-_." else "-" for c in manifest.name.lower())
+    return f"stablebuild/{stack}-{image}:{run_id}"
+
+
+class Validation:
+    """One validation run. `report` is filled in as images finish, so an interrupt keeps it."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        manifest: Manifest,
+        options: ValidateOptions,
+        observer: Observer = ignore,
+    ) -> None:
+        self.engine = engine
+        self.manifest = manifest
+        self.options = options
+        self.observer = observer
+        self.run_id = new_run_id()
+        self.pins = manifest_pins(manifest)
+        self.engine_facts = EngineFacts(
+            nvidia_runtime=engine.has_nvidia_runtime, gpu_requested=engine.has_nvidia_runtime
+        )
+        self.report = Report(
+            stack=manifest.name,
+            run_id=self.run_id,
+            started_at=_now(),
+            complete=False,
+            profile=manifest.profile,
+            engine={
+                "server_version": engine.info.get("ServerVersion"),
+                "api_version": engine.api_version,
+                "runtimes": engine.runtimes,
+                "nvidia_runtime": engine.has_nvidia_runtime,
+            },
+        )
+        self._lock = threading.Lock()
+        self._tags: list[str] = []
+
+    def selected(self) -> list[ImageSpec]:
+        wanted = self.options.images
+        return [s for n, s in self.manifest.images.items() if not wanted or n in wanted]
+
+    def run(self) -> Report:
+        specs = self.selected()
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs))
+        try:
+            futures: list[Future[ImageReport]] = [pool.submit(self._one, spec) for spec in specs]
+            for future in futures:
+                image_report = future.result()
+                with self._lock:
+                    self.report.images.append(image_report)
+            self.report.complete = True
+        finally:
+            # NOTE: on an interrupt, queued images are dropped and running ones lose their
+            # containers to the cleanup below; the report keeps what finished.
+            pool.shutdown(wait=self.report.complete, cancel_futures=True)
+            self.report.finished_at = _now()
+            self.cleanup()
+        order = {name: i for i, name in enumerate(self.manifest.images)}
+        self.report.images.sort(key=lambda r: order.get(r.name, 0))
+        return self.report
+
+    def cleanup(self) -> None:
+        remove_containers(self.engine, self.run_id)
+        if not self.options.keep_images:
+            for tag in self._tags:
+                remove_tag(self.engine, tag)
+
+    # --- one image ----------------------------------------------------------------------------
+
+    def _one(self, spec: ImageSpec) -> ImageReport:
+        outcome = self._build(spec)
+        if outcome.status is not BuildStatus.BUILT or outcome.image_id is None:
+            outcome.diagnosis = diagnose_build_log(outcome.log)
+            return ImageReport(spec.name, outcome)
+        meta = image_meta(self.engine, outcome.image_id, outcome.seconds)
+        outcome.size_bytes, outcome.layers = meta.size_bytes, meta.layers
+        facts, probe_error = self._probe(spec, outcome.image_id)
+        run = self._trial(spec, outcome.image_id) if spec.run is not None else None
+        checks = self._judge(spec, facts, meta, run)
+        if probe_error:
+            checks.insert(0, _probe_error_result(probe_error))
+        self.observer(Event(spec.name, "checks-done", f"{len(checks)} checks"))
+        return ImageReport(spec.name, outcome, checks, facts=facts)
+
+    def _build(self, spec: ImageSpec) -> BuildOutcome:
+        tag = image_tag(self.manifest, spec.name, self.run_id)
+        with self._lock:
+            self._tags.append(tag)
+        request = BuildRequest(
+            image=spec.name,
+            context=spec.context,
+            dockerfile=spec.dockerfile,
+            tag=tag,
+            run_id=self.run_id,
+            args={**spec.args, **self.options.extra_args},
+            target=spec.target,
+            timeout=self.options.build_timeout,
+            nocache=self.options.nocache,
+            labels={
+                "org.stablebuild.stack": self.manifest.name,
+                "org.stablebuild.image": spec.name,
+            },
+        )
+        return build(self.engine, request, self.observer)
+
+    def _probe(self, spec: ImageSpec, image_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """Run the probe under the image's interpreter; fall back to python3 if it cannot exec."""
+        self.observer(Event(spec.name, "probe-start"))
+        request = request_json(request_for(spec, self.engine_facts))
+        gpu = spec.gpu is not None and self.engine_facts.gpu_requested
+        last_error = None
+        for interpreter in dict.fromkeys([spec.interpreter, "python3"]):
+            result = run_locked(
+                self.engine,
+                image_id,
+                [interpreter, "-c", probe_source(), request],
+                run_id=self.run_id,
+                timeout=self.options.probe_timeout,
+                gpu=gpu,
+            )
+            facts = parse_output(result.stdout)
+            if facts is not None:
+                self.observer(Event(spec.name, "probe-done"))
+                return facts, None
+            if result.timed_out:
+                return None, f"probe did not finish within {self.options.probe_timeout:g} s"
+            last_error = result.start_error or (
+                f"{interpreter} exited {result.exit_code}: "
+                + (result.stderr.strip().splitlines() or ["no output"])[-1]
+            )
+            if not result.could_not_exec:
+                break
+        return None, f"the probe could not run in the image: {last_error}"
+
+    def _trial(self, spec: ImageSpec, image_id: str) -> RunOutcome:
+        assert spec.run is not None
+        self.observer(Event(spec.name, "run-start"))
+        return trial_run(
+            self.engine,
+            image_id,
+            run_id=self.run_id,
+            env=spec.run.env,
+            port=spec.run.port,
+            health_path=spec.run.health,
+            start_seconds=spec.run.start_seconds,
+            command=spec.run.command,
+        )
+
+    def _judge(
+        self,
+        spec: ImageSpec,
+        facts: dict[str, Any] | None,
+        meta: ImageMeta,
+        run: RunOutcome | None,
+    ) -> list[CheckResult]:
+        return judge(
+            spec,
+            facts,
+            meta,
+            python=self.manifest.python,
+            python_match=self.manifest.python_match,
+            pins=self.pins,
+            engine=self.engine_facts,
+            require_gpu=self.options.require_gpu,
+            run=run,
+        )
+
+
+def _probe_error_result(message: str) -> CheckResult:
+    return CheckResult("probe", "probe", CheckStatus.ERROR, message)
+
+
+def validate(
+    engine: Engine,
+    manifest: Manifest,
+    options: ValidateOptions,
+    observer: Observer = ignore,
+    on_start: Callable[[Validation], None] | None = None,
+) -> Report:
+    """Validate the stack; on an interrupt the partial report stays on `Validation.report`."""
+    validation = Validation(engine, manifest, options, observer)
+    if on_start is not None:
+        on_start(validation)
+    return validation.run()
+
+
+__all__ = ["ValidateOptions", "Validation", "image_tag", "manifest_pins", "validate"]

@@ -1,0 +1,62 @@
+"""Test-session plumbing: the engine for `docker` tests, and the promise that nothing is left."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+
+import pytest
+
+from stablebuild.engine.client import LABEL_RUN
+
+SESSION_RUN = f"test-{secrets.token_hex(4)}"
+SESSION_STARTED = time.time()
+BASE_IMAGE = os.environ.get("STABLEBUILD_TEST_BASE", "stablebuild/airgap:bookworm")
+
+
+def _engine_or_none():  # type: ignore[no-untyped-def]
+    from stablebuild.engine import connect
+    from stablebuild.errors import EngineUnavailable
+
+    try:
+        return connect(timeout=600)
+    except EngineUnavailable:
+        return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any("docker" in item.keywords for item in items):
+        return
+    if _engine_or_none() is not None:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError("CI: no Docker engine answers; `make engine` should have started one")
+    skip = pytest.mark.skip(reason="no Docker engine answers (run `make engine`)")
+    for item in items:
+        if "docker" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A test run leaves no containers and no tags behind: checked, not hoped."""
+    engine = _engine_or_none()
+    if engine is None:
+        return
+    # Containers are never meant to outlive a stablebuild run; tags only when asked to keep.
+    leftovers = [
+        c["Names"][0] for c in engine.api.containers(all=True, filters={"label": LABEL_RUN})
+    ]
+    tags = [
+        tag
+        for image in engine.api.images(filters={"label": LABEL_RUN})
+        if int(image.get("Created") or 0) >= int(SESSION_STARTED)
+        for tag in image.get("RepoTags") or []
+        if tag != "<none>:<none>"
+    ]
+    if leftovers or tags:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"tests left behind containers {leftovers} and image tags {tags}"
+        if reporter is not None:
+            reporter.write_line(f"ERROR: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
