@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import secrets
-import time
 
 import pytest
 
 from stablebuild.engine.client import LABEL_RUN
 
-SESSION_RUN = f"test-{secrets.token_hex(4)}"
-SESSION_STARTED = time.time()
-BASE_IMAGE = os.environ.get("STABLEBUILD_TEST_BASE", "stablebuild/airgap:bookworm")
+from tests.support import SESSION_STARTED
 
 
 def _engine_or_none():  # type: ignore[no-untyped-def]

@@ -209,9 +209,7 @@ def yaml_finding(file: str, problem: yamlnode.YamlProblem) -> Finding:
     )
 
 
-def _override(
-    project: Project, rel: Path, base: Path, services: yaml.Node | None
-) -> list[Finding]:
+def _override(project: Project, rel: Path, base: Path, services: yaml.Node | None) -> list[Finding]:
     base_names = [name for name, _, _ in yamlnode.items(_services(project, base))]
     findings = []
     for name, key_node, svc in yamlnode.items(services):

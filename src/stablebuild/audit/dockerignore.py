@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+
 @dataclass(frozen=True)
 class Pattern:
     text: str  # cleaned, without the leading "!"
@@ -130,7 +131,7 @@ def has_magic(pattern: str) -> bool:
 
 
 class DockerIgnore:
-    """A compiled `.dockerignore`: `excluded(path)` says whether the path stays out of the context."""
+    """A compiled `.dockerignore`: `excluded(path)` says whether a path stays out of the context."""
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns: list[Pattern] = []
@@ -161,23 +162,27 @@ class DockerIgnore:
 
     def excluded(self, path: str) -> bool:
         """True when `path` (relative to the context, `/`-separated) is left out of the context."""
+        return self.deciding(path) is not None
+
+    def deciding(self, path: str) -> Pattern | None:
+        """The pattern that leaves `path` out of the context, or None when the path is sent."""
         path = clean(path.lstrip("/")) if path not in ("", ".") else "."
         if not self.patterns or path == ".":
-            return False
+            return None
         parents = posixpath.dirname(path).split("/") if "/" in path else []
         prefixes = ["/".join(parents[: i + 1]) for i in range(len(parents))]
-        matched = False
+        decided: Pattern | None = None
         for pattern in self.patterns:
             # Same short-cut as patternmatcher: an inclusion cannot change an excluded path,
             # an exception cannot change an included one.
-            if pattern.exclusion != matched:
+            if pattern.exclusion != (decided is not None):
                 continue
             hit = pattern.regex.match(path) is not None or any(
                 pattern.regex.match(prefix) is not None for prefix in prefixes
             )
             if hit:
-                matched = not pattern.exclusion
-        return matched
+                decided = None if pattern.exclusion else pattern
+        return decided
 
 
 __all__ = ["DockerIgnore", "clean", "go_match", "has_magic", "parse_lines"]

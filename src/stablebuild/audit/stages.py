@@ -16,13 +16,39 @@ from dataclasses import dataclass, field, replace
 from dockerfile_parse import DockerfileParser
 
 KEYWORDS = frozenset(
-    "FROM RUN CMD LABEL MAINTAINER EXPOSE ENV ADD COPY ENTRYPOINT VOLUME USER WORKDIR ARG "
-    "ONBUILD STOPSIGNAL HEALTHCHECK SHELL".split()
+    [
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "MAINTAINER",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    ]
 )
 # BuildKit defines these in the global scope: FROM may use them without an ARG line.
 PLATFORM_ARGS = frozenset(
-    "TARGETPLATFORM TARGETOS TARGETARCH TARGETVARIANT "
-    "BUILDPLATFORM BUILDOS BUILDARCH BUILDVARIANT".split()
+    [
+        "TARGETPLATFORM",
+        "TARGETOS",
+        "TARGETARCH",
+        "TARGETVARIANT",
+        "BUILDPLATFORM",
+        "BUILDOS",
+        "BUILDARCH",
+        "BUILDVARIANT",
+    ]
 )
 _VAR = re.compile(r"\\\$|\$(?:\{(\w+)(?:(:?[-+?])([^}]*))?\}|(\w+))")
 _HEREDOC = re.compile(r"<<(-?)([\"']?)(\w+)\2")
@@ -105,7 +131,7 @@ class ParsedDockerfile:
 
 
 def substitute(text: str, values: Mapping[str, str]) -> str | None:
-    """Expand `$X`, `${X}`, `${X:-d}`, `${X:+a}`... as Docker does; None if a variable is unknown."""
+    """Expand `$X`, `${X}`, `${X:-d}`, `${X:+a}` as Docker does; None if a variable is unknown."""
     unknown = False
 
     def repl(match: re.Match[str]) -> str:
@@ -219,7 +245,7 @@ def parse(text: str) -> ParsedDockerfile:
         if keyword == "FROM":
             close()
             from_values.append((line, value))
-            flags, words = split_flags(value)
+            _flags, words = split_flags(value)
             name = None
             if len(words) >= 3 and words[1].lower() == "as":
                 name = words[2].lower()
@@ -233,7 +259,9 @@ def parse(text: str) -> ParsedDockerfile:
                 for name, default in parse_assignments(value, False):
                     global_args.append(Arg(name, default, line))
             else:
-                problems.append((line, f"{keyword} before the first FROM (only ARG may come first)"))
+                problems.append(
+                    (line, f"{keyword} before the first FROM (only ARG may come first)")
+                )
         else:
             body.append(Instruction(keyword, value, line))
     close()
@@ -276,6 +304,7 @@ __all__ = [
     "ParsedDockerfile",
     "Stage",
     "parse",
+    "parse_assignments",
     "split_flags",
     "split_words",
     "stage_args",

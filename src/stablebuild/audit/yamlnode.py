@@ -53,7 +53,9 @@ def items(node: yaml.Node | None) -> list[tuple[str, yaml.Node, yaml.Node]]:
         if key is None:
             continue
         if key == "<<":
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            sources = (
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
             for source in sources:
                 for entry in items(source):
                     merged.setdefault(entry[0], entry)
@@ -87,4 +89,14 @@ def strings(node: yaml.Node | None) -> list[tuple[str, yaml.Node]]:
     return [(s, item) for item in sequence(node) if (s := scalar(item)) is not None]
 
 
-__all__ = ["YamlProblem", "compose", "get", "items", "line", "scalar", "sequence", "strings", "value"]
+__all__ = [
+    "YamlProblem",
+    "compose",
+    "get",
+    "items",
+    "line",
+    "scalar",
+    "sequence",
+    "strings",
+    "value",
+]

@@ -69,81 +69,83 @@ def compose(text: str, file: str, problems: list[Problem]) -> Node | None:
     if root is None:
         problems.append(Problem(file, None, "the manifest is empty"))
         return None
-    return _walk(root, root.start_mark.line + 1, "", file, problems)
+    return _Walk(file, problems).node(root, root.start_mark.line + 1, "")
 
 
-def _walk(node: yaml.Node, line: int, path: str, file: str, problems: list[Problem]) -> Node:
-    if isinstance(node, yaml.MappingNode):
-        return Node("map", _mapping(node, path, file, problems), "", line, path, file)
-    if isinstance(node, yaml.SequenceNode):
-        items = [
-            _walk(item, item.start_mark.line + 1, f"{path}[{index}]", file, problems)
-            for index, item in enumerate(node.value)
-        ]
-        return Node("seq", items, "", line, path, file)
-    assert isinstance(node, yaml.ScalarNode)
-    return _scalar(node, line, path, file, problems)
+class _Walk:
+    """One pass over composed YAML; guards against aliases that contain themselves."""
 
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file = file
+        self.problems = problems
+        self.ancestors: set[int] = set()
 
-def _scalar(
-    node: yaml.ScalarNode, line: int, path: str, file: str, problems: list[Problem]
-) -> Node:
-    kind = SCALAR_KINDS.get(node.tag.removeprefix(YAML_TAG), "") if node.tag else ""
-    if not node.tag.startswith(YAML_TAG):
-        problems.append(Problem(file, line, f"unsupported YAML tag {node.tag}", path))
-        return Node("str", node.value, node.value, line, path, file)
-    if not kind:  # timestamps, binary...: the text as written is what a string field wants
-        return Node("str", node.value, node.value, line, path, file)
-    try:
-        value = SafeConstructor().construct_object(node)
-    except ConstructorError as exc:
-        problems.append(Problem(file, line, f"not valid YAML: {exc.problem}", path))
-        return Node("str", node.value, node.value, line, path, file)
-    return Node(kind, value, node.value, line, path, file)
+    def report(self, line: int, message: str, path: str) -> None:
+        self.problems.append(Problem(self.file, line, message, path))
 
+    def node(self, node: yaml.Node, line: int, path: str) -> Node:
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, line, path)
+        if id(node) in self.ancestors:
+            self.report(line, "a YAML alias that contains itself", path)
+            return Node("null", None, "", line, path, self.file)
+        self.ancestors.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return Node("map", self.mapping(node, path), "", line, path, self.file)
+            items = [
+                self.node(item, item.start_mark.line + 1, f"{path}[{index}]")
+                for index, item in enumerate(node.value)
+            ]
+            return Node("seq", items, "", line, path, self.file)
+        finally:
+            self.ancestors.discard(id(node))
 
-def _mapping(
-    node: yaml.MappingNode, path: str, file: str, problems: list[Problem]
-) -> dict[str, Node]:
-    own: dict[str, Node] = {}
-    merged: dict[str, Node] = {}
-    for key_node, value_node in node.value:
-        line = key_node.start_mark.line + 1
-        if key_node.tag == YAML_TAG + "merge":
-            merged.update(_merge_sources(value_node, path, file, problems))
-            continue
-        if not isinstance(key_node, yaml.ScalarNode):
-            problems.append(Problem(file, line, "a key must be a plain name", path))
-            continue
-        key = key_node.value
-        where = child_path(path, key)
-        if key in own:
-            first = own[key].line
-            problems.append(
-                Problem(
-                    file,
-                    line,
-                    f"duplicate key {key!r} (first at line {first}); YAML would keep only this one",
-                    where,
-                )
-            )
-        own[key] = _walk(value_node, line, where, file, problems)
-    return {**merged, **own}
+    def scalar(self, node: yaml.ScalarNode, line: int, path: str) -> Node:
+        as_text = Node("str", node.value, node.value, line, path, self.file)
+        if not node.tag.startswith(YAML_TAG):
+            self.report(line, f"unsupported YAML tag {node.tag}", path)
+            return as_text
+        kind = SCALAR_KINDS.get(node.tag.removeprefix(YAML_TAG))
+        if kind is None:  # timestamps, binary...: the text as written is what a string wants
+            return as_text
+        try:
+            value = SafeConstructor().construct_object(node)
+        except ConstructorError as exc:
+            self.report(line, f"not valid YAML: {exc.problem}", path)
+            return as_text
+        return Node(kind, value, node.value, line, path, self.file)
 
+    def mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Node]:
+        own: dict[str, Node] = {}
+        merged: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if key_node.tag == YAML_TAG + "merge":
+                merged.update(self.merge_sources(value_node, path))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.report(line, "a key must be a plain name", path)
+                continue
+            key = key_node.value
+            where = child_path(path, key)
+            if key in own:
+                first = own[key].line
+                message = f"duplicate key {key!r} (first at line {first}); YAML keeps only this one"
+                self.report(line, message, where)
+            own[key] = self.node(value_node, line, where)
+        return {**merged, **own}
 
-def _merge_sources(
-    value: yaml.Node, path: str, file: str, problems: list[Problem]
-) -> dict[str, Node]:
-    """The entries a `<<:` brings in: one mapping, or a list of them (earlier ones win)."""
-    sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-    entries: dict[str, Node] = {}
-    for source in reversed(sources):
-        if not isinstance(source, yaml.MappingNode):
-            line = source.start_mark.line + 1
-            problems.append(Problem(file, line, "`<<` must name a mapping", path))
-            continue
-        entries.update(_mapping(source, path, file, problems))
-    return entries
+    def merge_sources(self, value: yaml.Node, path: str) -> dict[str, Node]:
+        """The entries a `<<:` brings in: one mapping, or a list of them (earlier ones win)."""
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        entries: dict[str, Node] = {}
+        for source in reversed(sources):
+            if isinstance(source, yaml.MappingNode):
+                entries.update(self.mapping(source, path))
+            else:
+                self.report(source.start_mark.line + 1, "`<<` must name a mapping", path)
+        return entries
 
 
 def deep_merge(under: Node, over: Node, *, identity: Node | None = None) -> Node:

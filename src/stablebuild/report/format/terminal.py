@@ -74,7 +74,7 @@ class TerminalFormat(ReportFormatter):
             table.add_column(column, justify="center")
         for image in report.images:
             row = [escape(image.name)]
-            for column, cell in zip(columns, cells(image, columns)):
+            for column, cell in zip(columns, cells(image, columns), strict=True):
                 text = SYMBOLS[cell]
                 if column == "build" and cell is Cell.PASSED:
                     text += " cached" if image.from_cache else f" {image.build.seconds:.0f}s"
@@ -86,7 +86,9 @@ class TerminalFormat(ReportFormatter):
         build = image.build
         lines: list[str] = []
         if build.error or build.diagnosis or log_tail(image):
-            lines.append(f"  [bold red]✘ build {build.status.value}[/]: {escape(build.error or '')}")
+            lines.append(
+                f"  [bold red]✘ build {build.status.value}[/]: {escape(build.error or '')}"
+            )
         if build.diagnosis is not None:
             d = build.diagnosis
             lines.append(f"    cause: {escape(d.summary)} [dim]({d.cause})[/]")
