@@ -41,7 +41,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     # Containers are never meant to outlive a stablebuild run; tags only when asked to keep.
     leftovers = [
-        c["Names"][0] for c in engine.api.containers(all=True, filters={"label": LABEL_RUN})
+        c["Names"][0]
+        for c in engine.api.containers(all=True, filters={"label": LABEL_RUN})
+        if int(c.get("Created") or 0) >= int(SESSION_STARTED)
     ]
     tags = [
         tag

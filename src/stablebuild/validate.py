@@ -148,7 +148,7 @@ class Validation:
 
     def _one(self, spec: ImageSpec) -> ImageReport:
         outcome = self._build(spec)
-        if outcome.status is not BuildStatus.BUILT or outcome.image_id is None:
+        if outcome.status not in (BuildStatus.BUILT, BuildStatus.CACHED) or not outcome.image_id:
             outcome.diagnosis = diagnose_build_log(outcome.log)
             return ImageReport(spec.name, outcome)
         meta = image_meta(self.engine, outcome.image_id, outcome.seconds)

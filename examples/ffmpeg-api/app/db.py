@@ -1,4 +1,4 @@
-"""The SQLAlchemy engine, sessions and schema creation (PostgreSQL in containers, SQLite in tests)."""
+"""Engine, sessions and schema creation: PostgreSQL in containers, SQLite in tests."""
 
 from __future__ import annotations
 
@@ -76,8 +76,9 @@ def init_db(engine: Engine, attempts: int = 30, delay_s: float = 1.0) -> None:
         except (OperationalError, IntegrityError, ProgrammingError) as exc:
             if attempt == attempts:
                 raise
-            log.warning("database not ready (%s), retry %d/%d", exc.__class__.__name__,
-                        attempt, attempts)
+            log.warning(
+                "database not ready (%s), retry %d/%d", exc.__class__.__name__, attempt, attempts
+            )
             time.sleep(delay_s)
 
 

@@ -288,13 +288,14 @@ class _Audit:
         out: list[Finding] = []
         users = [ins for ins in instructions if ins.keyword == "USER"]
         user = users[-1].value.split(":")[0].strip() if users else None
-        base = self.df.base_image(final, use.args) or ""
+        base = self.df.base_image(final, use.args)
         if user in _ROOT_USERS:
             msg = f"{label} runs as root (last USER is '{users[-1].value}')"
             hint = "create a user and end the stage with `USER <name or uid>`"
             out.append(self.finding("SB405", Severity.WARNING, users[-1].line, msg, hint))
-        elif user is None and "nonroot" not in base:
-            msg = f"{label} sets no USER: it runs as root unless {base or 'its base'} sets one"
+        elif user is None and base and "nonroot" not in base:
+            # NOTE: an unresolvable base (see SB401) may well set a user; say nothing then.
+            msg = f"{label} sets no USER: it runs as root unless {base} sets one"
             hint = "create a user and end the stage with `USER <name or uid>`"
             out.append(self.finding("SB405", Severity.WARNING, final.line, msg, hint))
         checks = [ins for ins in instructions if ins.keyword == "HEALTHCHECK"]

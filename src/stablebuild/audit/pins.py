@@ -175,7 +175,7 @@ def _conflicts_and_duplicates(inv: Inventory) -> list[Finding]:
     conflicted: set[tuple[str, int]] = set()
     for closure in inv.closures.values():
         chosen: dict[tuple[str, str | None], Pin] = {}
-        for path in closure:
+        for path in reversed(closure):  # includes first: the including file's pin is flagged
             for pin in inv.files[path].entries if path in inv.files else ():
                 if pin.exact_version is None:
                     continue

@@ -34,12 +34,17 @@ def error(
     return CheckResult(id, family, CheckStatus.ERROR, message, value, expected)
 
 
+# Sections the probe gathers together: a crash is reported under the gathering section's name.
+GATHERED_BY = {"imports": "python", "distributions": "python", "pip_check": "python"}
+
+
 def probe_errors(facts: Facts, section: str) -> list[str]:
     """The probe's own error lines about `section` ("ffmpeg: OSError: ...")."""
     raw = facts.get("errors")
     if not isinstance(raw, list):
         return []
-    return [str(e) for e in raw if str(e).split(":", 1)[0].strip() == section]
+    names = {section, GATHERED_BY.get(section, section)}
+    return [str(e) for e in raw if str(e).split(":", 1)[0].strip() in names]
 
 
 def not_reported(facts: Facts, section: str) -> str:

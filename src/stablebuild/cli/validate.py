@@ -17,6 +17,7 @@ from stablebuild.errors import UsageError
 from stablebuild.events import Event
 from stablebuild.manifest.load import find_manifest, load_manifest
 from stablebuild.report.format.interface import ReportFormat
+from stablebuild.report.format.terminal import TerminalFormat
 from stablebuild.report.model import Report
 from stablebuild.report.write import render, write_report
 from stablebuild.validate import ValidateOptions, Validation, validate
@@ -154,7 +155,7 @@ def _emit(report: Report, fmt: ReportFormat, outputs: list[tuple[ReportFormat, P
         write_report(report, out_fmt, out_path)
         err.print(f"report: {out_path} ({out_fmt.value})", markup=False)
     if fmt is ReportFormat.TERMINAL:
-        print_terminal(report, Console())
+        TerminalFormat().print(report, Console(highlight=False))
     else:
         sys.stdout.write(render(report, fmt))
 

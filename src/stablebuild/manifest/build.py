@@ -62,11 +62,12 @@ class ManifestBuilder:
             "python_minor": rules.minor_of(python) if python else None,
             "name": name,
         }
+        base_names = [n for n in layout.images if n not in layout.new_images]
         images = {}
         for image_name, node in layout.images.items():
-            new = image_name in layout.new_images
-            known = [n for n in layout.images if n not in layout.new_images]
-            image = self._image(image_name, node, variables, known if new else [])
+            # An image only a profile defines may be a misspelling of a base image.
+            known = base_names if image_name in layout.new_images else []
+            image = self._image(image_name, node, variables, known)
             if image is not None:
                 images[image_name] = image
         return Manifest(

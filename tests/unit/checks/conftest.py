@@ -52,7 +52,13 @@ GOOD_FACTS: dict[str, Any] = {
         "encoders": {"libx264": "video", "aac": "audio", "h264_nvenc": "video"},
         "hwaccels": ["vdpau", "cuda"],
         "smoke": {
-            "libx264": {"ok": True, "codec": "h264", "duration": 1.0, "seconds": 0.41, "error": None},
+            "libx264": {
+                "ok": True,
+                "codec": "h264",
+                "duration": 1.0,
+                "seconds": 0.41,
+                "error": None,
+            },
             "aac": {"ok": True, "codec": "aac", "duration": 1.0, "seconds": 0.1, "error": None},
         },
     },

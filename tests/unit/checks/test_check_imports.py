@@ -120,3 +120,14 @@ def test_same_version() -> None:
     assert same_version("1.0", "1.0.0")
     assert not same_version("1.0.1", "1.0")
     assert same_version("weird-ver", "weird-ver")
+
+
+def test_crash_of_the_python_section_is_quoted(facts: dict[str, Any]) -> None:
+    for key in ("python", "imports", "distributions", "pip_check"):
+        del facts[key]
+    facts["errors"] = ["python: TimeoutExpired: timed out after 60 s"]
+    result = by_id(check_imports(("fastapi",), facts, {}))["imports.fastapi"]
+    assert (
+        result.message
+        == "probe did not report imports (python: TimeoutExpired: timed out after 60 s)"
+    )

@@ -50,7 +50,11 @@ def test_relative_link_target_is_resolved_in_message(make_spec: Any, facts: dict
 
 def test_interpreter_not_on_path(make_spec: Any, facts: dict[str, Any]) -> None:
     facts["python"].update(
-        interpreter="python3", path=None, exists=False, runs=False, error="python3 not found on PATH"
+        interpreter="python3",
+        path=None,
+        exists=False,
+        runs=False,
+        error="python3 not found on PATH",
     )
     results = by_id(check_python(make_spec(), facts, python=None, python_match="minor"))
     assert results["python.interpreter"].status is CheckStatus.FAILED

@@ -641,3 +641,30 @@ def test_yaml_merge_keys_are_honoured(stack: Path) -> None:
 
     assert images["worker"].dockerfile == images["api"].dockerfile
     assert images["worker"].user == "worker"
+
+
+def test_aliases_that_contain_themselves_and_foreign_tags_are_problems(stack: Path) -> None:
+    path = write(stack, HEADER + API + "    files: &loop [/a, *loop]\n    user: !uid 1000\n")
+
+    problems = problems_of(path)
+
+    loop = [p.message for p in problems if p.key == "images.api.files[1]"]
+    assert "a YAML alias that contains itself" in loop
+    assert "unsupported YAML tag !uid" in only(problems, "images.api.user").message
+
+
+def test_the_example_in_the_docs_loads_with_and_without_its_profile(stack: Path) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "manifest.md"
+    example = docs.read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
+    for name in ("certs/corporate-ca.pem", "certs/airgap-ca.pem", "security/insecure_full.json"):
+        (stack / name).parent.mkdir(parents=True, exist_ok=True)
+        (stack / name).write_text("")
+    path = write(stack, example)
+
+    base = load_manifest(path)
+    airgap = load_manifest(path, profile="airgap")
+
+    assert base.images["worker-gpu"].args["BASE"] == "python:3.12-slim-bookworm"
+    assert airgap.images["worker-gpu"].args["BASE"] == "python:3.11-slim-bookworm"
+    assert airgap.images["api"].budgets.size_mb == 1200
+    assert airgap.ca_bundle == stack.resolve() / "certs/airgap-ca.pem"

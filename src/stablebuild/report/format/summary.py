@@ -118,23 +118,27 @@ def not_passed(image: ImageReport) -> list[CheckResult]:
     return sorted(bad, key=lambda c: order[c.status])
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def verdict(report: Report) -> str:
     """One line: the outcome and the numbers behind it."""
     n = counts(report)
-    images = n["images"]
+    images = _count(n["images"], "image")
     tally = (
-        f"{n['passed']} checks passed, {n['failed']} failed, {n['error']} errors, "
-        f"{n['skipped']} skipped"
+        f"{_count(n['passed'], 'check')} passed, {n['failed']} failed, "
+        f"{_count(n['error'], 'error')}, {n['skipped']} skipped"
     )
     if not report.complete:
-        return f"INCOMPLETE: the run was interrupted; partial results for {images} images ({tally})"
+        return f"INCOMPLETE: the run was interrupted; partial results for {images} ({tally})"
     if not report.images:
         return "FAILED: no image was validated"
     if report.ok:
-        return f"PASSED: {images} of {images} images built and checked ({tally})"
+        return f"PASSED: {images} built and checked ({tally})"
     bad = sum(1 for i in report.images if not i.ok)
-    builds = f"{n['builds_failed']} builds failed, " if n["builds_failed"] else ""
-    return f"FAILED: {bad} of {images} images failed ({builds}{tally})"
+    builds = f"{_count(n['builds_failed'], 'build')} failed, " if n["builds_failed"] else ""
+    return f"FAILED: {bad} of {images} failed ({builds}{tally})"
 
 
 def log_tail(image: ImageReport, lines: int = 50) -> list[str]:

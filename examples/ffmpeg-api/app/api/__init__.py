@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI routers under /api/v1 and the application factory."""

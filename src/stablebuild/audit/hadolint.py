@@ -1,0 +1,150 @@
+"""SB7xx: generic Dockerfile lint delegated to hadolint, merged into the audit's findings.
+
+Each hadolint result becomes a Finding whose rule is `SB700:<hadolint code>` (e.g.
+`SB700:DL3008`), so the SB7 prefix filters them and the code links to hadolint's own docs.
+Two codes are dropped because an SB4xx rule says the same thing with more context: DL3022
+(SB404) and DL3002 (SB405). The Dockerfile's text goes to hadolint on stdin, in the project's
+root as working directory so a `.hadolint.yaml` there applies; nothing from the repo is run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from stablebuild.audit import dockerfile
+from stablebuild.audit.finding import Finding, Severity
+from stablebuild.audit.options import AuditOptions
+from stablebuild.audit.project import Project
+
+TIMEOUT_S = 30.0
+DUPLICATES = frozenset({"DL3022", "DL3002"})
+_LEVELS = {
+    "error": Severity.ERROR,
+    "warning": Severity.WARNING,
+    "info": Severity.INFO,
+    "style": Severity.INFO,
+}
+
+
+def find_binary() -> str | None:
+    """hadolint installed with stablebuild (next to this interpreter) first, then on PATH."""
+    for name in ("hadolint", "hadolint.exe"):
+        beside = Path(sys.executable).parent / name
+        if beside.is_file() and os.access(beside, os.X_OK):
+            return str(beside)
+    return shutil.which("hadolint")
+
+
+def run(project: Project, options: AuditOptions) -> list[Finding]:
+    return start(project, options)()
+
+
+def start(project: Project, options: AuditOptions) -> Callable[[], list[Finding]]:
+    """Start hadolint on every Dockerfile in the background; the result collects the findings."""
+    if not options.hadolint:
+        return list
+    binary = find_binary()
+    if binary is None:
+        skipped = Finding(
+            "SB701",
+            Severity.INFO,
+            "",
+            None,
+            "hadolint is not installed: generic Dockerfile lint was skipped",
+            "pip install 'stablebuild[hadolint]', or pass --no-hadolint",
+        )
+        return lambda: [skipped]
+    jobs = [
+        (rel.as_posix(), text)
+        for rel in dockerfile.dockerfiles(project)
+        if (text := project.text(rel)) is not None
+    ]
+    if not jobs:
+        return list
+    pool = ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="hadolint")
+    futures: list[Future[list[Finding]]] = [
+        pool.submit(lint, binary, file, text, project.root) for file, text in jobs
+    ]
+    pool.shutdown(wait=False)
+
+    def collect() -> list[Finding]:
+        findings: list[Finding] = []
+        for (file, _), future in zip(jobs, futures, strict=True):
+            try:
+                findings.extend(future.result())
+            except Exception as exc:  # never let hadolint break the audit
+                findings.append(_failed(file, f"{type(exc).__name__}: {exc}"))
+        return findings
+
+    return collect
+
+
+def lint(binary: str, file: str, text: str, cwd: Path) -> list[Finding]:
+    """hadolint's findings for one Dockerfile, or one SB702 finding saying why there are none."""
+    try:
+        proc = subprocess.run(
+            [binary, "--format", "json", "--no-fail", "-"],
+            input=text,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            cwd=cwd,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return [_failed(file, f"timed out after {TIMEOUT_S:.0f} s")]
+    except OSError as exc:
+        return [_failed(file, exc.strerror or str(exc))]
+    try:
+        results = json.loads(proc.stdout or "[]")
+    except ValueError:
+        results = None
+    if not isinstance(results, list):
+        why = (proc.stderr or proc.stdout).strip().splitlines()
+        return [_failed(file, f"exit {proc.returncode}: {why[0] if why else 'no output'}")]
+    return [f for item in results if isinstance(item, dict) and (f := to_finding(file, item))]
+
+
+def to_finding(file: str, item: dict[str, object]) -> Finding | None:
+    """One entry of `hadolint --format json` as a Finding; None for codes an SB rule covers."""
+    code = str(item.get("code", "")).strip() or "unknown"
+    if code in DUPLICATES:
+        return None
+    line = item.get("line")
+    level = _LEVELS.get(str(item.get("level", "")).lower(), Severity.WARNING)
+    if code == "DL1000":  # hadolint could not parse the file: Docker will not either
+        level = Severity.ERROR
+    url = (
+        f"https://github.com/hadolint/hadolint/wiki/{code}"
+        if code.startswith("DL")
+        else (f"https://www.shellcheck.net/wiki/{code}" if code.startswith("SC") else "")
+    )
+    return Finding(
+        f"SB700:{code}",
+        level,
+        file,
+        line if isinstance(line, int) and line > 0 else None,
+        " ".join(str(item.get("message", "")).split()),
+        f"see {url}" if url else "",
+    )
+
+
+def _failed(file: str, why: str) -> Finding:
+    return Finding(
+        "SB702",
+        Severity.WARNING,
+        file,
+        None,
+        f"hadolint failed on this file ({why}); its lint is missing from this report",
+        "run hadolint on the file by hand to see why",
+    )
+
+
+__all__ = ["DUPLICATES", "find_binary", "lint", "run", "start", "to_finding"]

@@ -1,0 +1,1 @@
+"""Unit tests of the reference stack's service (examples/ffmpeg-api/app)."""
