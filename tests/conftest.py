@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from tests.support import SESSION_STARTED
 
 from stablebuild.engine.client import LABEL_RUN
-
-from tests.support import SESSION_STARTED
 
 
 def _engine_or_none():  # type: ignore[no-untyped-def]
@@ -27,7 +26,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if _engine_or_none() is not None:
         return
     if os.environ.get("CI"):
-        raise pytest.UsageError("CI: no Docker engine answers; `make engine` should have started one")
+        raise pytest.UsageError(
+            "CI: no Docker engine answers; `make engine` should have started one"
+        )
     skip = pytest.mark.skip(reason="no Docker engine answers (run `make engine`)")
     for item in items:
         if "docker" in item.keywords:

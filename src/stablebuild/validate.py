@@ -10,8 +10,9 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from stablebuild.audit.requirements import RequirementsReader, pins_of
@@ -22,6 +23,8 @@ from stablebuild.engine import Engine
 from stablebuild.engine.build import BuildRequest, build
 from stablebuild.engine.cleanup import remove_containers, remove_tag
 from stablebuild.engine.containers import image_meta, run_locked, trial_run
+from stablebuild.engine.trust import plan_trust
+from stablebuild.errors import EngineError
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.manifest.model import ImageSpec, Manifest
 from stablebuild.probe import parse_output, probe_source, request_for, request_json
@@ -45,6 +48,7 @@ class ValidateOptions:
     build_timeout: float = 1800.0
     probe_timeout: float = 300.0
     extra_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg
+    ca_bundle: Path | None = None  # overrides the manifest's ca_bundle
 
 
 def new_run_id() -> str:
@@ -95,6 +99,7 @@ class Validation:
         self.observer = observer
         self.run_id = new_run_id()
         self.pins = manifest_pins(manifest)
+        self.ca_bundle = options.ca_bundle or manifest.ca_bundle
         self.engine_facts = EngineFacts(
             nvidia_runtime=engine.has_nvidia_runtime, gpu_requested=engine.has_nvidia_runtime
         )
@@ -180,7 +185,25 @@ class Validation:
                 "org.stablebuild.image": spec.name,
             },
         )
-        return build(self.engine, request, self.observer)
+        if self.ca_bundle is None:
+            return build(self.engine, request, self.observer)
+        try:
+            plan = plan_trust(
+                self.engine, spec.dockerfile, spec.target, dict(request.args), self.ca_bundle,
+                self.run_id,
+            )  # fmt: skip
+        except EngineError as exc:
+            return BuildOutcome(BuildStatus.FAILED, error=exc.message, log=[exc.message])
+        try:
+            with self._lock:
+                self._tags.extend(plan.tags)
+            if plan.dockerfile is not None:
+                request = replace(request, dockerfile=plan.dockerfile)
+            outcome = build(self.engine, request, self.observer)
+            outcome.log.insert(0, plan.note)
+            return outcome
+        finally:
+            plan.close()
 
     def _probe(self, spec: ImageSpec, image_id: str) -> tuple[dict[str, Any] | None, str | None]:
         """Run the probe under the image's interpreter; fall back to python3 if it cannot exec."""

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import docker.errors
 import pytest
+from tests.support import BASE_IMAGE, SESSION_RUN
 
 from stablebuild.engine import Engine, connect
 from stablebuild.engine.client import LABEL_RUN
-from tests.support import BASE_IMAGE, SESSION_RUN
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "images"
 

@@ -6,18 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.integration.conftest import write_stack
 
 from stablebuild.engine import Engine
 from stablebuild.manifest.load import load_manifest
 from stablebuild.report.model import CheckResult, CheckStatus, ImageReport, Report
 from stablebuild.validate import ValidateOptions, validate
-from tests.integration.conftest import write_stack
 
 pytestmark = pytest.mark.docker
 
 HEALTHY = (
     'HEALTHCHECK --interval=1s --timeout=2s --retries=3 CMD ["/opt/venv/bin/python", "-c", '
-    '"import urllib.request; urllib.request.urlopen(\'http://127.0.0.1:8000/\')"]'
+    "\"import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/')\"]"
 )
 SERVE = 'CMD ["/opt/venv/bin/python", "-m", "http.server", "8000"]'
 

@@ -139,7 +139,7 @@ def _script(project: Project, rel: Path, node: yaml.Node, wd: str) -> list[Findi
         if target.is_absolute() or ".." in target.parts:
             continue
         if not (project.root / target).exists():
-            msg = f"{why} '{path}'" + (f" (in {wd})" if wd else "") + ", which does not exist"
+            msg = f"{why} '{path}'" + (f" (in {wd})" if wd not in ("", ".") else "") + ", which does not exist"
             out.append(_f("SB511", Severity.ERROR, rel, first + offset, msg))
     return out
 

@@ -139,6 +139,17 @@ def _build_args(node: yaml.Node) -> dict[str, str]:
     return {k: s for k, _, v in yamlnode.items(args_node) if (s := yamlnode.scalar(v)) is not None}
 
 
+def _merged_fields(
+    build_node: yaml.Node, base_services: yaml.Node | None, service: str
+) -> dict[str, tuple[str, int]]:
+    """An override's build fields, completed by the base file's build of the same service."""
+    fields = _build_fields(build_node)
+    inherited = yamlnode.value(yamlnode.value(base_services, service), "build")
+    for name, entry in (_build_fields(inherited) if inherited is not None else {}).items():
+        fields.setdefault(name, entry)
+    return fields
+
+
 def builds(project: Project) -> list[ComposeBuild]:
     """Every service build in every compose file; an override inherits its base's build fields."""
     out: list[ComposeBuild] = []
@@ -150,10 +161,7 @@ def builds(project: Project) -> list[ComposeBuild]:
             build_node = yamlnode.value(svc, "build")
             if build_node is None:
                 continue
-            fields = _build_fields(build_node)
-            inherited = yamlnode.value(yamlnode.value(base_services, service), "build")
-            for name, entry in (_build_fields(inherited) if inherited else {}).items():
-                fields.setdefault(name, entry)
+            fields = _merged_fields(build_node, base_services, service)
             line = yamlnode.line(key_node)
             out.append(_resolve(project, rel, service, line, fields, env, _build_args(build_node)))
     return out
@@ -192,8 +200,10 @@ def run(project: Project, options: AuditOptions) -> list[Finding]:
             continue
         env = _dotenv(project, rel.parent)
         services = _services(project, rel)
-        findings += _paths(project, rel, services, env)
-        if is_override(rel) and (base := base_file(project, rel)) is not None:
+        base = base_file(project, rel) if is_override(rel) else None
+        base_services = _services(project, base) if base is not None else None
+        findings += _paths(project, rel, services, base_services, env)
+        if base is not None:
             findings += _override(project, rel, base, services)
     return findings
 
@@ -229,13 +239,17 @@ def _override(project: Project, rel: Path, base: Path, services: yaml.Node | Non
 
 
 def _paths(
-    project: Project, rel: Path, services: yaml.Node | None, env: dict[str, str]
+    project: Project,
+    rel: Path,
+    services: yaml.Node | None,
+    base_services: yaml.Node | None,
+    env: dict[str, str],
 ) -> list[Finding]:
     findings: list[Finding] = []
     here = project.root / rel.parent
-    for _service, _, svc in yamlnode.items(services):
+    for service, _, svc in yamlnode.items(services):
         build_node = yamlnode.value(svc, "build")
-        fields = _build_fields(build_node) if build_node is not None else {}
+        fields = {} if build_node is None else _merged_fields(build_node, base_services, service)
         context_dir = here
         if "context" in fields:
             text, line = fields["context"]

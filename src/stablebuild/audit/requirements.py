@@ -98,6 +98,7 @@ class RequirementsReader:
     def __init__(self, read: ReadText) -> None:
         self._read = read
         self._files: dict[str, RequirementsFile] = {}
+        self._cycles: set[frozenset[str]] = set()  # each cycle reported once, from any root
 
     def file(self, path: str, *, constraint: bool = False) -> RequirementsFile:
         key = posixpath.normpath(path)
@@ -131,6 +132,10 @@ class RequirementsReader:
                 cycle = " -> ".join([*stack[stack.index(inc.target) :], path, inc.target])
                 if inc.target == path:
                     cycle = f"{path} -> {path}"
+                members = frozenset(cycle.split(" -> "))
+                if members in self._cycles:
+                    continue
+                self._cycles.add(members)
                 problems.append(
                     _finding("SB207", Severity.ERROR, inc, f"include cycle: {cycle}", _CYCLE_HINT)
                 )

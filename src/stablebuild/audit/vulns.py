@@ -40,14 +40,14 @@ class Advisory:
     id: str
     cve: str | None
     summary: str
-    ranges: tuple[SpecifierSet, ...]  # affected when any one contains the version
+    ranges: tuple[tuple[str, SpecifierSet], ...]  # (as written, parsed); any one is enough
 
-    def affects(self, version: Version) -> bool:
-        return any(r.contains(version, prereleases=True) for r in self.ranges)
-
-    @property
-    def affected(self) -> str:
-        return " or ".join(str(r) or "all versions" for r in self.ranges)
+    def affected_range(self, version: Version) -> str | None:
+        """The range, as the database writes it, that holds `version`; None if unaffected."""
+        for raw, spec in self.ranges:
+            if spec.contains(version, prereleases=True):
+                return raw or "all versions"
+        return None
 
 
 class VulnDatabase:
@@ -81,7 +81,7 @@ class VulnDatabase:
             parsed = Version(version)
         except InvalidVersion:
             return []
-        return [a for a in self.advisories(package) if a.affects(parsed)]
+        return [a for a in self.advisories(package) if a.affected_range(parsed) is not None]
 
 
 def run(project: Project, options: AuditOptions) -> list[Finding]:
@@ -119,6 +119,7 @@ def run(project: Project, options: AuditOptions) -> list[Finding]:
     for pin in pins:
         assert pin.exact_version is not None
         for adv in db.affecting(pin.name, pin.exact_version):
+            affected = adv.affected_range(Version(pin.exact_version))
             ident = ", ".join(x for x in (adv.cve, adv.id) if x)
             findings.append(
                 Finding(
@@ -128,7 +129,7 @@ def run(project: Project, options: AuditOptions) -> list[Finding]:
                     pin.line,
                     f"{pin.name}=={pin.exact_version} has a known vulnerability ({ident}): "
                     f"{adv.summary}",
-                    f"upgrade {pin.name} past the affected versions ({adv.affected})",
+                    f"upgrade {pin.name} out of the affected range {affected}",
                 )
             )
     return findings
@@ -140,7 +141,7 @@ def open_database(project: Project, options: AuditOptions) -> VulnDatabase | Non
     if path is None and project.manifest is not None:
         path = project.manifest.audit.vuln_db
     if path is not None:
-        return VulnDatabase.load(path if path.is_absolute() else project.root / path)
+        return VulnDatabase.load(path)  # the CLI's is relative to the cwd, the manifest's absolute
     if not options.online_vulns:
         return None
     cached = options.cache_dir / "vulns" / "insecure_full.json"
@@ -179,7 +180,7 @@ def _advisory(name: str, entry: Any) -> Advisory | None:
     ranges = []
     for spec in raw:
         try:
-            ranges.append(SpecifierSet(str(spec)))
+            ranges.append((str(spec), SpecifierSet(str(spec))))
         except InvalidSpecifier:
             continue
     if not ranges:

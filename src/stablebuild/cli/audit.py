@@ -116,16 +116,18 @@ def _manifest(directory: Path, path: Path | None, profile: str | None) -> Manife
 
 def write_atomically(path: Path, text: str) -> None:
     """Write the whole report or nothing: a temporary file in the same folder, then a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    except OSError as exc:  # pragma: no cover - reached only through the clause above
+        tmp = None
+    except OSError as exc:
         raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

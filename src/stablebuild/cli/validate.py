@@ -108,6 +108,10 @@ def validate_cmd(
         list[str] | None, typer.Option(help="KEY=VALUE for every image (repeatable).")
     ] = None,
     build_timeout: Annotated[float, typer.Option(help="Seconds per build.")] = 1800.0,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(help="PEM bundle trusted by builder stages (not the final image)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Build every image of the stack, check each from the inside, and report what was seen."""
@@ -133,7 +137,10 @@ def validate_cmd(
         nocache=no_cache,
         build_timeout=build_timeout,
         extra_args=parse_build_args(build_arg or []),
+        ca_bundle=ca_bundle,
     )
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise UsageError(f"--ca-bundle {ca_bundle}: no such file", "pass an existing PEM file")
     engine = connect()
     holder: list[Validation] = []
     observer = (lambda event: None) if quiet else ProgressLines(err)

@@ -78,7 +78,10 @@ def test_cycles_and_missing_includes_are_findings() -> None:
 
 
 def test_continuation_comment_and_inline_options() -> None:
-    text = "# c\n\nflask==3.0.0 \\\n  ; python_version >= '3.8'  # why\n-rother.txt\n--no-binary :all:\n"
+    text = (
+        "# c\n\nflask==3.0.0 \\\n  ; python_version >= '3.8'  # why\n"
+        "-rother.txt\n--no-binary :all:\n"
+    )
     parsed = parse_text(text, "dir/r.txt")
     [flask] = parsed.entries
     assert flask.line == 3 and flask.marker == 'python_version >= "3.8"'
@@ -99,3 +102,11 @@ def test_parsing_5000_pins_is_fast() -> None:
     elapsed = time.perf_counter() - start
     assert len(parsed.entries) == 5000
     assert elapsed < 1.0, elapsed
+
+
+def test_a_cycle_is_reported_once_whichever_file_starts() -> None:
+    reader = RequirementsReader(project_reader(Project.discover(FIXTURES / "cycle")))
+    cycles = [
+        p for root in ("a.txt", "b.txt") for p in reader.closure(root)[1] if p.rule == "SB207"
+    ]
+    assert len(cycles) == 1

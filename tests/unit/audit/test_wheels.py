@@ -34,7 +34,7 @@ def _psycopg_files() -> list[str]:
 PAGES: dict[str, list[str]] = {
     "psycopg2-binary": _psycopg_files(),
     "requests": ["requests-2.32.3-py3-none-any.whl", "requests-2.32.3.tar.gz"],
-    "numpy": [f"numpy-1.26.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"],
+    "numpy": ["numpy-1.26.4-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"],
     "leftpad": ["leftpad-0.1.tar.gz"],
 }
 

@@ -38,8 +38,8 @@ def service_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("BROKER_URL", "memory://")
     monkeypatch.setenv("WORKER_TYPE", "cpu")
     monkeypatch.setenv("PROBE_TIMEOUT_S", "60")
-    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
-    monkeypatch.setattr(celery_app.conf, "task_eager_propagates", True)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    monkeypatch.setitem(celery_app.conf, "task_eager_propagates", True)
     _reset_caches()
     yield storage
     _reset_caches()

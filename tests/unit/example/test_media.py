@@ -41,7 +41,8 @@ def test_software_fallback_without_a_working_nvenc() -> None:
 
 
 def test_no_ffmpeg_means_nothing_works(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(media, "run_command", lambda argv, timeout_s: media.CommandResult(127, "", ""))
+    missing = media.CommandResult(127, "", "ffmpeg: not found")
+    monkeypatch.setattr(media, "run_command", lambda argv, timeout_s: missing)
     caps = media.detect()
     assert caps.ffmpeg_version is None
     assert caps.working == ()

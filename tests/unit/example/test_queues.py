@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from app.config import WORKER_TYPES
 from app.queues import ACCELERATORS, CPU_QUEUE, GPU_QUEUE, queue_for, queues_consumed
 from app.worker import worker_argv
-
-from app.config import WORKER_TYPES
 
 
 def test_every_routed_queue_is_consumed() -> None:

@@ -26,9 +26,9 @@ def renderable(result: AuditResult) -> RenderableType:
     table = Table(show_lines=False, expand=False, pad_edge=False)
     table.add_column("severity", no_wrap=True)
     table.add_column("rule", no_wrap=True)
-    table.add_column("location", overflow="fold")
-    table.add_column("message", overflow="fold")
-    table.add_column("fix", overflow="fold", style="dim")
+    table.add_column("location", no_wrap=True)
+    table.add_column("message", overflow="fold", ratio=3)
+    table.add_column("fix", overflow="fold", style="dim", ratio=2)
     for f in result.findings:
         table.add_row(
             Text(f.severity.value, style=_STYLE[f.severity.value]),

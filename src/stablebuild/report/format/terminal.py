@@ -71,7 +71,7 @@ class TerminalFormat(ReportFormatter):
         table = Table(title=f"stablebuild · {report.stack}{profile} · run {report.run_id}")
         table.add_column("image", style="bold")
         for column in columns:
-            table.add_column(column, justify="center")
+            table.add_column(column, justify="center", no_wrap=True, min_width=len(column))
         for image in report.images:
             row = [escape(image.name)]
             for column, cell in zip(columns, cells(image, columns), strict=True):

@@ -1,0 +1,128 @@
+"""Trust an extra CA bundle during a build without baking it into the final image.
+
+Behind a proxy that re-signs HTTPS, `pip install` in a build stage fails certificate checks.
+The classic builder has no build secrets, so stablebuild builds a tiny "trust" image per
+external base of the *builder* stages (the base + the bundle + SSL_CERT_FILE/PIP_CERT...), and
+builds from a copy of the Dockerfile whose builder FROM lines name those images. Stages in the
+final image's chain keep their original base: the bundle never reaches the final image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stablebuild.audit.stages import ParsedDockerfile, Stage, parse, substitute
+from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.errors import EngineError
+
+BUILD_CA_PATH = "/usr/local/share/stablebuild/build-ca.crt"
+CA_ENV = (
+    "SSL_CERT_FILE",
+    "PIP_CERT",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+)
+_FROM = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)(.*)$", re.IGNORECASE)
+
+
+@dataclass
+class TrustPlan:
+    """What was rewritten: the Dockerfile to build, the trust images made, and a note."""
+
+    dockerfile: Path | None  # None: nothing to rewrite (the original is built)
+    tags: list[str] = field(default_factory=list)
+    note: str = ""
+    workdir: tempfile.TemporaryDirectory[str] | None = None
+
+    def close(self) -> None:
+        if self.workdir is not None:
+            self.workdir.cleanup()
+
+
+def builder_stages(df: ParsedDockerfile, target: str | None, args: dict[str, str]) -> list[Stage]:
+    """Stages built FROM an external image that are not part of the final image."""
+    final = df.target(target)
+    if final is None:
+        return []
+    in_final = {s.index for s in df.chain(final, args)}
+    return [
+        s
+        for s in df.stages
+        if s.index not in in_final and s.index < final.index + 1 and df.parent(s, args) is None
+    ]
+
+
+def trust_dockerfile_text(base: str) -> str:
+    env = " ".join(f"{name}={BUILD_CA_PATH}" for name in CA_ENV)
+    return f"FROM {base}\nCOPY build-ca.crt {BUILD_CA_PATH}\nENV {env}\n"
+
+
+def rewrite_from_lines(text: str, replacements: dict[int, str]) -> str:
+    """Replace the image of the FROM instruction at each 1-based line number."""
+    lines = text.splitlines(keepends=True)
+    for number, image in replacements.items():
+        match = _FROM.match(lines[number - 1].rstrip("\n"))
+        if match is None:
+            raise EngineError(f"cannot rewrite line {number}: not a one-line FROM")
+        lines[number - 1] = f"{match.group(1)}{image}{match.group(3)}\n"
+    return "".join(lines)
+
+
+def plan_trust(
+    engine: Engine,
+    dockerfile: Path,
+    target: str | None,
+    buildargs: dict[str, str],
+    ca_bundle: Path,
+    run_id: str,
+) -> TrustPlan:
+    """Build the trust images and write the rewritten Dockerfile (in a temporary folder)."""
+    text = dockerfile.read_text(encoding="utf-8")
+    df = parse(text)
+    args = df.global_defaults(buildargs)
+    stages = builder_stages(df, target, args)
+    if not stages:
+        return TrustPlan(
+            None,
+            note="CA bundle not injected: no builder stage outside the final image "
+            "(a single-stage build would have to bake it in)",
+        )
+    bundle = ca_bundle.read_bytes()
+    workdir = tempfile.TemporaryDirectory(prefix="stablebuild-trust-")
+    plan = TrustPlan(None, workdir=workdir)
+    replacements: dict[int, str] = {}
+    made: dict[str, str] = {}
+    for stage in stages:
+        base = substitute(stage.image, args)
+        if not base:
+            continue
+        if base not in made:
+            made[base] = _trust_image(engine, base, bundle, run_id, Path(workdir.name))
+            plan.tags.append(made[base])
+        replacements[stage.line] = made[base]
+    path = Path(workdir.name) / "Dockerfile"
+    path.write_text(rewrite_from_lines(text, replacements), encoding="utf-8")
+    plan.dockerfile = path
+    names = ", ".join(s.name or str(s.index) for s in stages)
+    plan.note = f"CA bundle trusted in builder stages: {names} (not in the final image)"
+    return plan
+
+
+def _trust_image(engine: Engine, base: str, bundle: bytes, run_id: str, workdir: Path) -> str:
+    digest = hashlib.sha256(base.encode() + b"\0" + bundle).hexdigest()[:12]
+    context = workdir / f"trust-{digest}"
+    context.mkdir(exist_ok=True)
+    (context / "build-ca.crt").write_bytes(bundle)
+    (context / "Dockerfile").write_text(trust_dockerfile_text(base))
+    tag = f"stablebuild/trust-{digest}:{run_id}"
+    for chunk in engine.api.build(
+        path=str(context), tag=tag, labels={LABEL_RUN: run_id}, rm=True, forcerm=True, decode=True
+    ):
+        if "error" in chunk:
+            raise EngineError(f"could not add the CA bundle to {base}: {chunk['error'].strip()}")
+    return tag

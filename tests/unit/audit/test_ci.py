@@ -1,0 +1,55 @@
+"""SB5xx CI rules: GitHub Actions and GitLab CI path filters, commands and includes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stablebuild.audit import ci
+from stablebuild.audit.options import AuditOptions
+from stablebuild.audit.project import Project
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "audit" / "ci"
+
+
+def test_github_and_gitlab_fixture() -> None:
+    found = ci.run(Project.discover(FIXTURES / "repo"), AuditOptions(offline=True))
+    got = {(f.rule, f.file, f.line, f.message.split("'")[1]) for f in found}
+    gh, gl = ".github/workflows/ci.yml", ".gitlab-ci.yml"
+    assert got == {
+        ("SB510", gh, 7, "services/api/**"),
+        ("SB510", gh, 10, "Dockerfile.old"),
+        ("SB511", gh, 19, "requirements-dev.txt"),
+        ("SB511", gh, 23, "docker/Dockerfile.gpu"),  # the continued line's first line
+        ("SB511", gh, 25, "tools/gen.py"),
+        ("SB511", gh, 26, "scripts/missing.sh"),
+        ("SB511", gh, 29, "scripts/deploy.sh"),
+        ("SB511", gh, 30, "main.py"),  # relative to working-directory: src
+        ("SB512", gl, 2, "/ci/templates.yml"),
+        ("SB510", gl, 15, "lib/**/*"),
+        ("SB511", gl, 11, "run_tests.py"),
+    }
+
+
+def test_broken_workflow_is_one_finding_with_a_line() -> None:
+    [finding] = ci.run(Project.discover(FIXTURES / "broken"), AuditOptions(offline=True))
+    assert (finding.rule, finding.line) == ("SB500", 2)
+
+
+def test_script_references_are_confident_only() -> None:
+    script = (
+        "pip3 install --requirement=a.txt -rb.txt\npython -c 'x'\npython3.12 -u run.py\n"
+        "docker compose -f dc.yml up\nbash -c 'x.sh'\necho python nope.py  # comment\n"
+        "pip install -r $REQS\n"
+    )
+    refs = [(offset, path) for offset, path, _ in ci.script_references(script)]
+    assert refs == [(0, "a.txt"), (0, "b.txt"), (2, "run.py"), (3, "dc.yml")]
+
+
+def test_glob_exists_looks_under_skipped_folders(tmp_path: Path) -> None:
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "out.txt").write_text("")
+    project = Project.discover(tmp_path)
+    assert ci.glob_exists(project, "build/*.txt", "github")
+    assert ci.glob_exists(project, "build", "github")
+    assert not ci.glob_exists(project, "**/*.md", "github")
+    assert ci.glob_exists(project, "bu?ild/**", "github")  # GitHub's ? is "optional"
