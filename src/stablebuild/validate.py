@@ -15,19 +15,30 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import docker.errors
+
+from stablebuild import __version__
 from stablebuild.audit.requirements import RequirementsReader, pins_of
+from stablebuild.cache import ValidationCache, check_from_json, check_to_json, digest
 from stablebuild.checks import judge
 from stablebuild.checks.inputs import EngineFacts, ImageMeta, RunOutcome
 from stablebuild.diagnose import diagnose_build_log
 from stablebuild.engine import Engine
 from stablebuild.engine.build import BuildRequest, build
-from stablebuild.engine.cleanup import remove_containers, remove_tag
+from stablebuild.engine.cleanup import remove_containers
 from stablebuild.engine.containers import image_meta, run_locked, trial_run
+from stablebuild.engine.inputs import build_inputs_digest
 from stablebuild.engine.trust import plan_trust
 from stablebuild.errors import EngineError
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.manifest.model import ImageSpec, Manifest
-from stablebuild.probe import parse_output, probe_source, request_for, request_json
+from stablebuild.probe import (
+    PROBE_VERSION,
+    parse_output,
+    probe_source,
+    request_for,
+    request_json,
+)
 from stablebuild.report.model import (
     BuildOutcome,
     BuildStatus,
@@ -49,6 +60,9 @@ class ValidateOptions:
     probe_timeout: float = 300.0
     extra_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg
     ca_bundle: Path | None = None  # overrides the manifest's ca_bundle
+    use_cache: bool = True  # reuse known builds and judged results
+    cache_dir: Path | None = None  # default: the user's cache dir
+    changed_only: bool = False  # only images whose inputs changed since their last pass
 
 
 def new_run_id() -> str:
@@ -117,11 +131,14 @@ class Validation:
             },
         )
         self._lock = threading.Lock()
-        self._tags: list[str] = []
+        self.cache = ValidationCache(options.cache_dir) if options.use_cache else None
 
     def selected(self) -> list[ImageSpec]:
         wanted = self.options.images
-        return [s for n, s in self.manifest.images.items() if not wanted or n in wanted]
+        specs = [s for n, s in self.manifest.images.items() if not wanted or n in wanted]
+        if self.options.changed_only:
+            specs = [s for s in specs if self.changed(s)]
+        return specs
 
     def run(self) -> Report:
         specs = self.selected()
@@ -145,17 +162,42 @@ class Validation:
 
     def cleanup(self) -> None:
         remove_containers(self.engine, self.run_id)
-        if not self.options.keep_images:
-            for tag in self._tags:
-                remove_tag(self.engine, tag)
 
     # --- one image ----------------------------------------------------------------------------
 
     def _one(self, spec: ImageSpec) -> ImageReport:
-        outcome = self._build(spec)
+        inputs = self._inputs(spec)
+        outcome = self._cached_build(spec, inputs) or self._build(spec, inputs)
         if outcome.status not in (BuildStatus.BUILT, BuildStatus.CACHED) or not outcome.image_id:
             outcome.diagnosis = diagnose_build_log(outcome.log)
             return ImageReport(spec.name, outcome)
+        if self.options.keep_images:
+            self._keep(spec, outcome)
+        key = self._results_key(spec, outcome.image_id)
+        cached = self.cache.results(key) if self.cache else None
+        if cached is not None:
+            outcome.size_bytes, outcome.layers = cached.get("size_bytes"), cached.get("layers")
+            checks = [check_from_json(c) for c in cached.get("checks", [])]
+            self.observer(Event(spec.name, "checks-done", f"{len(checks)} checks (cached)"))
+            report = ImageReport(spec.name, outcome, checks, cached.get("facts"), from_cache=True)
+        else:
+            report = self._check(spec, outcome)
+            if self.cache:
+                self.cache.put_results(
+                    key,
+                    {
+                        "size_bytes": outcome.size_bytes,
+                        "layers": outcome.layers,
+                        "checks": [check_to_json(c) for c in report.checks],
+                        "facts": report.facts,
+                    },
+                )
+        if self.cache and inputs and report.ok:
+            self.cache.mark_passed(self.manifest.name, spec.name, inputs)
+        return report
+
+    def _check(self, spec: ImageSpec, outcome: BuildOutcome) -> ImageReport:
+        assert outcome.image_id is not None
         meta = image_meta(self.engine, outcome.image_id, outcome.seconds)
         outcome.size_bytes, outcome.layers = meta.size_bytes, meta.layers
         facts, probe_error = self._probe(spec, outcome.image_id)
@@ -166,17 +208,58 @@ class Validation:
         self.observer(Event(spec.name, "checks-done", f"{len(checks)} checks"))
         return ImageReport(spec.name, outcome, checks, facts=facts)
 
-    def _build(self, spec: ImageSpec) -> BuildOutcome:
-        tag = image_tag(self.manifest, spec.name, self.run_id)
-        with self._lock:
-            self._tags.append(tag)
+    def _args(self, spec: ImageSpec) -> dict[str, str]:
+        return {**spec.args, **self.options.extra_args}
+
+    def _inputs(self, spec: ImageSpec) -> str | None:
+        if self.cache is None:
+            return None
+        return build_inputs_digest(
+            self.engine,
+            context=spec.context,
+            dockerfile=spec.dockerfile,
+            args=self._args(spec),
+            target=spec.target,
+            ca_bundle=self.ca_bundle,
+        )
+
+    def changed(self, spec: ImageSpec) -> bool:
+        """Whether the image's build inputs differ from those of its last passing run."""
+        inputs = self._inputs(spec)
+        if inputs is None or self.cache is None:
+            return True
+        return self.cache.last_passed(self.manifest.name, spec.name) != inputs
+
+    def _cached_build(self, spec: ImageSpec, inputs: str | None) -> BuildOutcome | None:
+        """The image these inputs built before, when it still exists."""
+        entry = self.cache.build(inputs) if self.cache and inputs else None
+        if entry is None:
+            return None
+        try:
+            self.engine.api.inspect_image(entry["image_id"])
+        except docker.errors.ImageNotFound:
+            return None
+        self.observer(Event(spec.name, "build-done", "cached"))
+        return BuildOutcome(
+            BuildStatus.CACHED,
+            seconds=float(entry.get("seconds", 0.0)),
+            image_id=str(entry["image_id"]),
+            log=[f"build inputs unchanged: reused {entry['image_id'][:19]}"],
+        )
+
+    def _keep(self, spec: ImageSpec, outcome: BuildOutcome) -> None:
+        repository, tag = image_tag(self.manifest, spec.name, self.run_id).split(":")
+        self.engine.api.tag(outcome.image_id, repository, tag)
+        outcome.tag = f"{repository}:{tag}"
+
+    def _build(self, spec: ImageSpec, inputs: str | None) -> BuildOutcome:
         request = BuildRequest(
             image=spec.name,
             context=spec.context,
             dockerfile=spec.dockerfile,
-            tag=tag,
-            run_id=self.run_id,
-            args={**spec.args, **self.options.extra_args},
+            tag=None,
+            label=(inputs or self.run_id)[:16],
+            args=self._args(spec),
             target=spec.target,
             timeout=self.options.build_timeout,
             nocache=self.options.nocache,
@@ -185,18 +268,21 @@ class Validation:
                 "org.stablebuild.image": spec.name,
             },
         )
+        outcome = self._build_with_trust(spec, request)
+        if self.cache and inputs and outcome.status is BuildStatus.BUILT and outcome.image_id:
+            self.cache.put_build(inputs, {"image_id": outcome.image_id, "seconds": outcome.seconds})
+        return outcome
+
+    def _build_with_trust(self, spec: ImageSpec, request: BuildRequest) -> BuildOutcome:
         if self.ca_bundle is None:
             return build(self.engine, request, self.observer)
         try:
             plan = plan_trust(
-                self.engine, spec.dockerfile, spec.target, dict(request.args), self.ca_bundle,
-                self.run_id,
-            )  # fmt: skip
+                self.engine, spec.dockerfile, spec.target, dict(request.args), self.ca_bundle
+            )
         except EngineError as exc:
             return BuildOutcome(BuildStatus.FAILED, error=exc.message, log=[exc.message])
         try:
-            with self._lock:
-                self._tags.extend(plan.tags)
             if plan.dockerfile is not None:
                 request = replace(request, dockerfile=plan.dockerfile)
             outcome = build(self.engine, request, self.observer)
@@ -204,6 +290,19 @@ class Validation:
             return outcome
         finally:
             plan.close()
+
+    def _results_key(self, spec: ImageSpec, image_id: str) -> str:
+        return digest(
+            image_id,
+            PROBE_VERSION,
+            __version__,
+            spec,
+            self.manifest.python,
+            self.manifest.python_match,
+            self.pins,
+            self.engine_facts,
+            self.options.require_gpu,
+        )
 
     def _probe(self, spec: ImageSpec, image_id: str) -> tuple[dict[str, Any] | None, str | None]:
         """Run the probe under the image's interpreter; fall back to python3 if it cannot exec."""

@@ -100,12 +100,12 @@ def _gitlab(project: Project, rel: Path, root: yaml.Node | None) -> list[Finding
         for node in changes:
             paths = yamlnode.value(node, "paths") if isinstance(node, yaml.MappingNode) else node
             for pattern, item in yamlnode.strings(paths):
-                if not glob_exists(project, pattern, "gitlab"):
-                    msg = f"job '{name}' changes: '{pattern}' matches no file"
+                if not glob_exists(project, pattern, "gitlab", rel.parent):
+                    msg = f"changes: '{pattern}' (job '{name}') matches no file"
                     out.append(_f("SB510", Severity.WARNING, rel, yamlnode.line(item), msg))
     for node in scripts:
         for item in yamlnode.sequence(node):
-            out += _script(project, rel, item, "")
+            out += _script(project, rel, item, "", rel.parent)
     return out
 
 
@@ -121,14 +121,17 @@ def _gitlab_includes(project: Project, rel: Path, include: yaml.Node | None) -> 
             continue
         if path is None or node is None or any(u in path for u in _UNSAFE[:2]):
             continue
-        if not glob_exists(project, path.lstrip("/"), "gitlab"):
+        if not glob_exists(project, path.lstrip("/"), "gitlab", rel.parent):
             msg = f"include: local file '{path}' does not exist"
             out.append(_f("SB512", Severity.ERROR, rel, yamlnode.line(node), msg))
     return out
 
 
 # Commands ---------------------------------------------------------------------------------
-def _script(project: Project, rel: Path, node: yaml.Node, wd: str) -> list[Finding]:
+def _script(
+    project: Project, rel: Path, node: yaml.Node, wd: str, base: Path = Path(".")
+) -> list[Finding]:
+    """Commands of one script; paths relative to `base` (the CI file's repository) and `wd`."""
     text = yamlnode.scalar(node)
     if text is None:
         return []
@@ -138,8 +141,12 @@ def _script(project: Project, rel: Path, node: yaml.Node, wd: str) -> list[Findi
         target = Path(wd) / path
         if target.is_absolute() or ".." in target.parts:
             continue
-        if not (project.root / target).exists():
-            msg = f"{why} '{path}'" + (f" (in {wd})" if wd not in ("", ".") else "") + ", which does not exist"
+        if not (project.root / base / target).exists():
+            msg = (
+                f"{why} '{path}'"
+                + (f" (in {wd})" if wd not in ("", ".") else "")
+                + ", which does not exist"
+            )
             out.append(_f("SB511", Severity.ERROR, rel, first + offset, msg))
     return out
 
@@ -254,25 +261,31 @@ def _glob_regex(pattern: str, dialect: str) -> re.Pattern[str]:
     return re.compile("".join(out) + "(?:/.*)?$")
 
 
-def glob_exists(project: Project, pattern: str, dialect: str) -> bool:
-    """Whether a CI path filter matches some file (or folder) of the repository."""
+def glob_exists(project: Project, pattern: str, dialect: str, base: Path = Path(".")) -> bool:
+    """Whether a CI path filter matches some file (or folder) under `base` (a root-relative dir)."""
     pattern = pattern.strip().lstrip("/").removeprefix("./")
     magic = re.search(r"[*?\[{+]", pattern)
     literal = pattern[: magic.start()] if magic else pattern
+    top = project.root / base
     if not magic:
-        return (project.root / pattern).exists()
+        return (top / pattern).exists()
     try:
         regex = _glob_regex(pattern, dialect)
     except re.error:
         return True  # a pattern we cannot read is not a finding
-    if any(regex.match(f.as_posix()) for f in project.files):
+    prefix = "" if base == Path(".") else base.as_posix() + "/"
+    if any(
+        regex.match(f.as_posix()[len(prefix) :])
+        for f in project.files
+        if f.as_posix().startswith(prefix)
+    ):
         return True
-    prefix = literal.rsplit("/", 1)[0] if "/" in literal else ""
-    if not prefix:
+    folder = literal.rsplit("/", 1)[0] if "/" in literal else ""
+    if not folder:
         return False
     # Files under skipped folders (build/, dist/, venv/...) are not in project.files.
-    for seen, (dirpath, _, names) in enumerate(os.walk(project.root / prefix)):
-        rel = Path(dirpath).relative_to(project.root).as_posix()
+    for seen, (dirpath, _, names) in enumerate(os.walk(top / folder)):
+        rel = Path(dirpath).relative_to(top).as_posix()
         if seen > 2000 or any(regex.match(f"{rel}/{n}") for n in names):
             return True
     return False

@@ -106,7 +106,7 @@ def lint(binary: str, file: str, text: str, cwd: Path) -> list[Finding]:
         results = json.loads(proc.stdout or "[]")
     except ValueError:
         results = None
-    if not isinstance(results, list):
+    if proc.returncode != 0 or not isinstance(results, list):
         why = (proc.stderr or proc.stdout).strip().splitlines()
         return [_failed(file, f"exit {proc.returncode}: {why[0] if why else 'no output'}")]
     return [f for item in results if isinstance(item, dict) and (f := to_finding(file, item))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stablebuild.cli import audit, base, doctor  # noqa: F401  (registers commands)
+from stablebuild.cli import hook as _hook  # noqa: F401
 from stablebuild.cli import validate as _validate  # noqa: F401  (registers validate, clean)
 from stablebuild.cli.app import app
 

@@ -101,9 +101,12 @@ def validate_cmd(
         bool, typer.Option(help="Fail, rather than skip, GPU checks that cannot run here.")
     ] = False,
     keep_images: Annotated[bool, typer.Option(help="Keep this run's image tags.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build without layer cache.")] = (
-        False
-    ),
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Rebuild without any cache and re-run every check.")
+    ] = False,
+    changed: Annotated[
+        bool, typer.Option("--changed", help="Only images changed since their last pass.")
+    ] = False,
     build_arg: Annotated[
         list[str] | None, typer.Option(help="KEY=VALUE for every image (repeatable).")
     ] = None,
@@ -135,6 +138,8 @@ def validate_cmd(
         require_gpu=require_gpu,
         keep_images=keep_images,
         nocache=no_cache,
+        use_cache=not no_cache,
+        changed_only=changed,
         build_timeout=build_timeout,
         extra_args=parse_build_args(build_arg or []),
         ca_bundle=ca_bundle,
@@ -152,6 +157,9 @@ def validate_cmd(
             _emit(partial, fmt, outputs)
         err.print("interrupted: partial report written, marked incomplete", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    if changed and not report.images:
+        err.print("nothing changed since the last passing run: nothing to validate", markup=False)
+        return
     _emit(report, fmt, outputs)
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)

@@ -26,8 +26,8 @@ class BuildRequest:
     image: str  # the manifest's name for it
     context: Path
     dockerfile: Path
-    tag: str
-    run_id: str
+    tag: str | None  # None: leave the image untagged (referred to by id)
+    label: str  # value of org.stablebuild.run on the image
     args: Mapping[str, str] = field(default_factory=dict)
     target: str | None = None
     timeout: float = 1800.0
@@ -50,8 +50,8 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
     image_id: str | None = None
     error: str | None = None
     timed_out = False
-    labels = {LABEL_RUN: request.run_id, **request.labels}
-    observer(Event(request.image, "build-start", request.tag))
+    labels = {LABEL_RUN: request.label, **request.labels}
+    observer(Event(request.image, "build-start", request.tag or request.dockerfile.name))
     try:
         stream = engine.api.build(
             path=str(request.context),

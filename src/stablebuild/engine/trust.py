@@ -35,7 +35,7 @@ class TrustPlan:
     """What was rewritten: the Dockerfile to build, the trust images made, and a note."""
 
     dockerfile: Path | None  # None: nothing to rewrite (the original is built)
-    tags: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # ids of the (untagged) trust images
     note: str = ""
     workdir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -79,7 +79,6 @@ def plan_trust(
     target: str | None,
     buildargs: dict[str, str],
     ca_bundle: Path,
-    run_id: str,
 ) -> TrustPlan:
     """Build the trust images and write the rewritten Dockerfile (in a temporary folder)."""
     text = dockerfile.read_text(encoding="utf-8")
@@ -102,8 +101,8 @@ def plan_trust(
         if not base:
             continue
         if base not in made:
-            made[base] = _trust_image(engine, base, bundle, run_id, Path(workdir.name))
-            plan.tags.append(made[base])
+            made[base] = _trust_image(engine, base, bundle, Path(workdir.name))
+            plan.images.append(made[base])
         replacements[stage.line] = made[base]
     path = Path(workdir.name) / "Dockerfile"
     path.write_text(rewrite_from_lines(text, replacements), encoding="utf-8")
@@ -113,16 +112,23 @@ def plan_trust(
     return plan
 
 
-def _trust_image(engine: Engine, base: str, bundle: bytes, run_id: str, workdir: Path) -> str:
+def _trust_image(engine: Engine, base: str, bundle: bytes, workdir: Path) -> str:
     digest = hashlib.sha256(base.encode() + b"\0" + bundle).hexdigest()[:12]
     context = workdir / f"trust-{digest}"
     context.mkdir(exist_ok=True)
     (context / "build-ca.crt").write_bytes(bundle)
     (context / "Dockerfile").write_text(trust_dockerfile_text(base))
-    tag = f"stablebuild/trust-{digest}:{run_id}"
+    # NOTE: untagged, with a label that does not change from run to run: the same base and
+    # bundle give the same image id, so the builder stages built on it stay in the layer cache.
+    image_id = None
     for chunk in engine.api.build(
-        path=str(context), tag=tag, labels={LABEL_RUN: run_id}, rm=True, forcerm=True, decode=True
-    ):
+        path=str(context), labels={LABEL_RUN: f"trust-{digest}"}, rm=True, forcerm=True,
+        decode=True,
+    ):  # fmt: skip
         if "error" in chunk:
             raise EngineError(f"could not add the CA bundle to {base}: {chunk['error'].strip()}")
-    return tag
+        if isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
+            image_id = str(chunk["aux"]["ID"])
+    if image_id is None:
+        raise EngineError(f"could not add the CA bundle to {base}: no image id from the build")
+    return image_id

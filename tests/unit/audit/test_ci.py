@@ -48,8 +48,12 @@ def test_script_references_are_confident_only() -> None:
 def test_glob_exists_looks_under_skipped_folders(tmp_path: Path) -> None:
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "out.txt").write_text("")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.rst").write_text("")
     project = Project.discover(tmp_path)
     assert ci.glob_exists(project, "build/*.txt", "github")
     assert ci.glob_exists(project, "build", "github")
+    assert ci.glob_exists(project, "build/**", "github")
     assert not ci.glob_exists(project, "**/*.md", "github")
-    assert ci.glob_exists(project, "bu?ild/**", "github")  # GitHub's ? is "optional"
+    assert ci.glob_exists(project, "docs/ab?.rst", "github")  # GitHub's ? is "optional"
+    assert not ci.glob_exists(project, "docs/ab?.rst", "gitlab")  # GitLab's is one char

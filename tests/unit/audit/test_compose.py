@@ -34,7 +34,10 @@ def test_yaml_error_has_a_line() -> None:
 
 
 def test_builds_inherit_the_base_context() -> None:
-    builds = {(b.compose_file, b.service): b for b in compose.builds(Project.discover(FIXTURES / "override"))}
+    builds = {
+        (b.compose_file, b.service): b
+        for b in compose.builds(Project.discover(FIXTURES / "override"))
+    }
     gpu = builds[("compose.gpu.yml", "worker")]
     assert gpu.context == Path("worker") and gpu.dockerfile == Path("worker/Dockerfile")
     assert builds[("compose.yml", "api")].dockerfile == Path("api/Dockerfile")

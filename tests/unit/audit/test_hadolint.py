@@ -58,4 +58,8 @@ def test_broken_binary_is_a_warning(
     monkeypatch.setattr(hadolint, "find_binary", lambda: str(fake))
     monkeypatch.setattr(hadolint, "TIMEOUT_S", 0.5)
     [finding] = hadolint.run(project(tmp_path / "repo"), AuditOptions(offline=True))
-    assert (finding.rule, finding.severity, finding.file) == ("SB702", Severity.WARNING, "Dockerfile")
+    assert (finding.rule, finding.severity, finding.file) == (
+        "SB702",
+        Severity.WARNING,
+        "Dockerfile",
+    )

@@ -1,0 +1,103 @@
+"""What a build depends on, hashed: the Dockerfile, the context after .dockerignore, the build
+args, the target, the base images' ids and the CA bundle. Equal hash, same image."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import docker.errors
+from docker.utils.build import exclude_paths
+
+from stablebuild import __version__
+from stablebuild.audit.stages import parse, substitute
+from stablebuild.engine.client import Engine
+
+_CONTENT_LIMIT = 1024 * 1024  # larger files are hashed by size and mtime, not content
+
+
+def _dockerignore(context: Path) -> list[str]:
+    path = context / ".dockerignore"
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def context_digest(context: Path, dockerfile: Path) -> str:
+    """Hash of every file Docker would send for this context, after .dockerignore."""
+    try:
+        rel_dockerfile = dockerfile.resolve().relative_to(context.resolve()).as_posix()
+    except ValueError:
+        rel_dockerfile = None
+    digest = hashlib.sha256()
+    for rel in sorted(exclude_paths(str(context), _dockerignore(context), rel_dockerfile)):
+        path = context / rel
+        if path.is_symlink():
+            digest.update(f"L {rel} {os.readlink(path)}\n".encode())
+        elif path.is_file():
+            stat = path.stat()
+            digest.update(f"F {rel} {stat.st_mode & 0o777} {stat.st_size}\n".encode())
+            if stat.st_size <= _CONTENT_LIMIT:
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+            else:
+                digest.update(str(stat.st_mtime_ns).encode())
+        elif path.is_dir():
+            digest.update(f"D {rel}\n".encode())
+    return digest.hexdigest()
+
+
+def base_image_ids(
+    engine: Engine, dockerfile_text: str, args: Mapping[str, str]
+) -> dict[str, str] | None:
+    """Id of every external image the Dockerfile builds FROM; None when one is unknown."""
+    df = parse(dockerfile_text)
+    values = df.global_defaults(args)
+    ids: dict[str, str] = {}
+    for stage in df.stages:
+        if df.parent(stage, values) is not None:
+            continue
+        image = substitute(stage.image, values)
+        if image is None:
+            return None
+        if image.lower() == "scratch":
+            continue
+        try:
+            ids[image] = str(engine.api.inspect_image(image)["Id"])
+        except docker.errors.ImageNotFound:
+            return None
+    return ids
+
+
+def build_inputs_digest(
+    engine: Engine,
+    *,
+    context: Path,
+    dockerfile: Path,
+    args: Mapping[str, str],
+    target: str | None,
+    ca_bundle: Path | None,
+) -> str | None:
+    """The digest of all build inputs, or None when it cannot be known (then always build)."""
+    try:
+        text = dockerfile.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    bases = base_image_ids(engine, text, args)
+    if bases is None:
+        return None
+    digest = hashlib.sha256()
+    for part in (
+        __version__,
+        text,
+        context_digest(context, dockerfile),
+        repr(sorted(args.items())),
+        target or "",
+        repr(sorted(bases.items())),
+        hashlib.sha256(ca_bundle.read_bytes()).hexdigest() if ca_bundle else "",
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
