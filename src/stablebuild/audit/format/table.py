@@ -1,11 +1,11 @@
-"""The terminal table (rich): severity, rule, location, message and fix, then a summary line."""
+"""The terminal listing (rich): one line per finding (location, severity, rule, message), its
+fix indented below, then a summary line. Reads well at any width, like a compiler's output."""
 
 from __future__ import annotations
 
 import io
 
 from rich.console import Console, Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from stablebuild.audit.format.interface import AuditFormatter
@@ -23,21 +23,18 @@ def renderable(result: AuditResult) -> RenderableType:
     )
     if not result.findings:
         return summary
-    table = Table(show_lines=False, expand=False, pad_edge=False)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("location", no_wrap=True)
-    table.add_column("message", overflow="fold", ratio=3)
-    table.add_column("fix", overflow="fold", style="dim", ratio=2)
+    lines: list[RenderableType] = []
     for f in result.findings:
-        table.add_row(
-            Text(f.severity.value, style=_STYLE[f.severity.value]),
-            f.rule,
-            f.location or "(project)",
-            Text(f.message),
-            Text(f.hint),
-        )
-    return Group(table, summary)
+        line = Text()
+        line.append(f.location or "(project)", style="bold")
+        line.append("  ")
+        line.append(f.severity.value, style=_STYLE[f.severity.value])
+        line.append(f"  {f.rule}  ", style="dim")
+        line.append(f.message)
+        lines.append(line)
+        if f.hint:
+            lines.append(Text(f"    fix: {f.hint}", style="dim"))
+    return Group(*lines, Text(), summary)
 
 
 class TableFormat(AuditFormatter):
