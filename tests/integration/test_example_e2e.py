@@ -3,7 +3,8 @@
 Images build FROM the air-gapped base (no registry is needed); postgres and redis come from
 Debian's packages (examples/ffmpeg-api/docker/{postgres,redis}). Everything the test creates
 carries `org.stablebuild.run=test-e2e-<random>` and is removed at the end; image tags are
-removed without pruning their parents, so the layer cache survives for the next run.
+removed without pruning their untagged parents, so the layer cache survives for the next run
+(STABLEBUILD_E2E_PRUNE=1 removes those too).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import secrets
 import tarfile
 import time
@@ -33,6 +35,9 @@ pytestmark = pytest.mark.docker
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ffmpeg-api"
 DB_PASSWORD = "e2e-" + secrets.token_hex(6)
 CLIP_SECONDS = 2.0
+# Keep the untagged parent layers (the build cache) unless asked: the next run then rebuilds
+# only the final labelled layer instead of the whole stack.
+PRUNE = os.environ.get("STABLEBUILD_E2E_PRUNE") == "1"
 
 
 @dataclass
@@ -54,7 +59,7 @@ class Created:
             volume.remove(force=True)
         for tag in self.tags:
             with contextlib.suppress(docker.errors.ImageNotFound):
-                client.images.remove(tag, noprune=True)
+                client.images.remove(tag, noprune=not PRUNE)
 
 
 @dataclass(frozen=True)

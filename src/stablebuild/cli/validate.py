@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -9,12 +10,20 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from stablebuild.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, err
 from stablebuild.engine import connect
 from stablebuild.engine.cleanup import clean
 from stablebuild.errors import UsageError
-from stablebuild.events import Event
+from stablebuild.events import Event, Observer, ignore
 from stablebuild.manifest.load import find_manifest, load_manifest
 from stablebuild.report.format.interface import ReportFormat
 from stablebuild.report.format.terminal import TerminalFormat
@@ -50,7 +59,7 @@ def parse_build_args(values: list[str]) -> dict[str, str]:
 
 
 class ProgressLines:
-    """Build progress on stderr, one line per notable event (works in CI logs and terminals)."""
+    """Progress on stderr, one line per notable event: for CI logs and pipes."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -58,11 +67,10 @@ class ProgressLines:
 
     def __call__(self, event: Event) -> None:
         now = time.monotonic()
+        elapsed = now - self.started.setdefault(event.image, now)
         if event.kind == "build-start":
-            self.started[event.image] = now
             self.console.print(f"{event.image}: building {event.message}", markup=False)
         elif event.kind == "build-step":
-            elapsed = now - self.started.get(event.image, now)
             self.console.print(
                 f"{event.image}: step {event.step}/{event.total} {event.message[:80]}"
                 f"  ({elapsed:.0f} s)",
@@ -70,13 +78,55 @@ class ProgressLines:
                 style="dim",
             )
         elif event.kind == "build-done":
-            elapsed = now - self.started.get(event.image, now)
-            self.console.print(f"{event.image}: build {event.message} in {elapsed:.1f} s")
-        elif event.kind in ("probe-start", "run-start", "checks-done"):
-            text = {"probe-start": "probing", "run-start": "starting a trial container"}
-            self.console.print(
-                f"{event.image}: {text.get(event.kind, event.message)}", markup=False
+            self.console.print(f"{event.image}: build {event.message} ({elapsed:.1f} s)")
+        elif event.kind in _PHASES or event.kind == "checks-done":
+            text = _PHASES.get(event.kind, event.message)
+            self.console.print(f"{event.image}: {text}", markup=False)
+
+
+_PHASES = {"probe-start": "probing", "run-start": "starting a trial container"}
+
+
+class ProgressBars:
+    """A live rich display on a terminal: one row per image with step N/M, instruction, time."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[image]}"),
+            BarColumn(bar_width=20),
+            TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+            TextColumn("{task.description}", markup=False),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> ProgressBars:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: Event) -> None:
+        task = self.tasks.get(event.image)
+        if task is None:
+            task = self.progress.add_task("queued", image=event.image, total=1)
+            self.tasks[event.image] = task
+        if event.kind == "build-step":
+            self.progress.update(
+                task, total=event.total, completed=event.step - 1, description=event.message[:60]
             )
+        elif event.kind == "build-done":
+            total = self.progress.tasks[task].total or 1
+            self.progress.update(task, completed=total, description=f"build {event.message}")
+        elif event.kind == "checks-done":
+            self.progress.update(task, description=event.message)
+            self.progress.stop_task(task)
+        elif event.kind in _PHASES:
+            self.progress.update(task, description=_PHASES[event.kind])
 
 
 @app.command("validate")
@@ -148,9 +198,11 @@ def validate_cmd(
         raise UsageError(f"--ca-bundle {ca_bundle}: no such file", "pass an existing PEM file")
     engine = connect()
     holder: list[Validation] = []
-    observer = (lambda event: None) if quiet else ProgressLines(err)
+    bars = ProgressBars(err) if err.is_terminal and not quiet else None
+    observer: Observer = bars or (ignore if quiet else ProgressLines(err))
     try:
-        report = validate(engine, stack, options, observer, on_start=holder.append)
+        with bars or contextlib.nullcontext():
+            report = validate(engine, stack, options, observer, on_start=holder.append)
     except KeyboardInterrupt:
         if holder:
             partial = holder[0].report

@@ -9,7 +9,7 @@ from typing import Any
 
 from stablebuild.checks.inputs import EngineFacts
 from stablebuild.manifest.model import ImageSpec
-from stablebuild.probe.probe import MARKER, PROBE_VERSION
+from stablebuild.probe.probe import MARKER, PROBE_VERSION, parse_output
 
 __all__ = ["MARKER", "PROBE_VERSION", "parse_output", "probe_source", "request_for"]
 
@@ -41,18 +41,6 @@ def request_for(spec: ImageSpec, engine: EngineFacts) -> dict[str, Any]:
             "reason": reason,
         }
     return request
-
-
-def parse_output(stdout: str) -> dict[str, Any] | None:
-    """The facts from the probe's stdout (the last marked line), or None."""
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(MARKER):
-            try:
-                value = json.loads(line[len(MARKER) :])
-            except ValueError:
-                return None
-            return value if isinstance(value, dict) else None
-    return None
 
 
 def request_json(request: dict[str, Any]) -> str:

@@ -196,7 +196,7 @@ def python_facts(request: dict[str, Any]) -> dict[str, Any]:
     elif links["exists"]:
         sub = {"mode": "interpreter", "imports": modules, "pip_check": pip_check}
         code, out, err = _run([links["path"], "-c", SOURCE, json.dumps(sub)])
-        parsed = _parse(out)
+        parsed = parse_output(out)
         if parsed is None:
             error = _tail(err or out, 3) or f"exit {code}"
             parsed = {"python": {"runs": False, "error": error}}
@@ -411,7 +411,7 @@ def file_facts(paths: list[str]) -> dict[str, Any]:
 # --- main -------------------------------------------------------------------------------------
 
 
-def _parse(out: str) -> dict[str, Any] | None:
+def parse_output(out: str) -> dict[str, Any] | None:
     for line in reversed(out.splitlines()):
         if line.startswith(MARKER):
             try:

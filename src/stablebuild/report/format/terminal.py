@@ -69,7 +69,8 @@ class TerminalFormat(ReportFormatter):
         columns = column_names(report)
         profile = f" · profile {report.profile}" if report.profile else ""
         table = Table(title=f"stablebuild · {report.stack}{profile} · run {report.run_id}")
-        table.add_column("image", style="bold")
+        widest = max((len(image.name) for image in report.images), default=5)
+        table.add_column("image", style="bold", no_wrap=True, min_width=widest)
         for column in columns:
             table.add_column(column, justify="center", no_wrap=True, min_width=len(column))
         for image in report.images:
