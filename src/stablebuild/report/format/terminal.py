@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -68,11 +69,17 @@ class TerminalFormat(ReportFormatter):
     def _matrix(self, report: Report) -> Table:
         columns = column_names(report)
         profile = f" · profile {report.profile}" if report.profile else ""
-        table = Table(title=f"stablebuild · {report.stack}{profile} · run {report.run_id}")
+        table = Table(
+            title=f"stablebuild · {report.stack}{profile} · run {report.run_id}",
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
+        )
         widest = max((len(image.name) for image in report.images), default=5)
         table.add_column("image", style="bold", no_wrap=True, min_width=widest)
         for column in columns:
-            table.add_column(column, justify="center", no_wrap=True, min_width=len(column))
+            width = max(len(column), 8 if column == "build" else 1)  # "✔ cached", "✔ 123s"
+            table.add_column(column, justify="center", no_wrap=True, min_width=width)
         for image in report.images:
             row = [escape(image.name)]
             for column, cell in zip(columns, cells(image, columns), strict=True):
