@@ -3,6 +3,7 @@ args, the target, the base images' ids and the CA bundle. Equal hash, same image
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ import docker.errors
 from docker.utils.build import exclude_paths
 
 from stablebuild import __version__
-from stablebuild.audit.stages import parse, substitute
+from stablebuild.audit.stages import parse, split_flags, stage_args, substitute
 from stablebuild.engine.client import Engine
 
 _CONTENT_LIMIT = 1024 * 1024  # larger files are hashed by size and mtime, not content
@@ -26,14 +27,56 @@ def _dockerignore(context: Path) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def context_digest(context: Path, dockerfile: Path) -> str:
-    """Hash of every file Docker would send for this context, after .dockerignore."""
+def context_files(context: Path, dockerfile: Path) -> list[str]:
+    """Every path Docker would send for this context, after .dockerignore, sorted."""
     try:
         rel_dockerfile = dockerfile.resolve().relative_to(context.resolve()).as_posix()
     except ValueError:
         rel_dockerfile = None
+    return sorted(exclude_paths(str(context), _dockerignore(context), rel_dockerfile))
+
+
+def copy_sources(text: str, args: Mapping[str, str]) -> list[str] | None:
+    """Context paths (or globs) that COPY/ADD read; None when they cannot be told for sure."""
+    df = parse(text)
+    sources: list[str] = []
+    for stage in df.stages:
+        for ins in stage.instructions:
+            if ins.keyword not in ("COPY", "ADD"):
+                continue
+            flags, words = split_flags(ins.value)
+            if "from" in flags:
+                continue
+            values = stage_args(stage, df, args, before_line=ins.line)
+            for word in words[:-1]:
+                source = substitute(word, values)
+                if source is None or "://" in source or source.startswith("git@"):
+                    return None
+                sources.append(source.lstrip("/").removeprefix("./").rstrip("/") or ".")
+    return sources
+
+
+def _used(files: list[str], sources: list[str]) -> list[str]:
+    if "." in sources:
+        return files
+    used = []
+    for rel in files:
+        for source in sources:
+            if rel == source or rel.startswith(source + "/") or fnmatch.fnmatch(rel, source):
+                used.append(rel)
+                break
+            if fnmatch.fnmatch(rel.split("/")[0], source):  # a glob naming a folder
+                used.append(rel)
+                break
+    return used
+
+
+def context_digest(context: Path, dockerfile: Path, text: str, args: Mapping[str, str]) -> str:
+    """Hash of the context files the Dockerfile reads (all of them when that is unclear)."""
+    files = context_files(context, dockerfile)
+    sources = copy_sources(text, args)
     digest = hashlib.sha256()
-    for rel in sorted(exclude_paths(str(context), _dockerignore(context), rel_dockerfile)):
+    for rel in files if sources is None else _used(files, sources):
         path = context / rel
         if path.is_symlink():
             digest.update(f"L {rel} {os.readlink(path)}\n".encode())
@@ -92,7 +135,7 @@ def build_inputs_digest(
     for part in (
         __version__,
         text,
-        context_digest(context, dockerfile),
+        context_digest(context, dockerfile, text, args),
         repr(sorted(args.items())),
         target or "",
         repr(sorted(bases.items())),
