@@ -232,8 +232,12 @@ def clean_cmd(
     run_id: Annotated[
         str | None, typer.Option(help="Only this run's leftovers (default: every run's).")
     ] = None,
+    prune: Annotated[
+        bool, typer.Option(help="Also delete the untagged images validate keeps as its cache.")
+    ] = False,
 ) -> None:
     """Remove the containers and image tags stablebuild created (by label), nothing else."""
     engine = connect()
-    cleaned = clean(engine, run_id)
-    typer.echo(f"removed {cleaned.containers} containers and {cleaned.tags} image tags")
+    cleaned = clean(engine, run_id, prune=prune)
+    pruned = f", freed {cleaned.pruned_bytes / 1024**2:.0f} MB of cached images" if prune else ""
+    typer.echo(f"removed {cleaned.containers} containers and {cleaned.tags} image tags{pruned}")

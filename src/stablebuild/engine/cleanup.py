@@ -14,6 +14,7 @@ from stablebuild.engine.client import LABEL_RUN, Engine
 class Cleaned:
     containers: int
     tags: int
+    pruned_bytes: int = 0
 
 
 def _label_filter(run_id: str | None) -> dict[str, str]:
@@ -41,12 +42,22 @@ def remove_tag(engine: Engine, tag: str) -> bool:
         return False
 
 
-def clean(engine: Engine, run_id: str | None = None, keep: frozenset[str] = frozenset()) -> Cleaned:
-    """Remove this run's containers (every stablebuild run's when run_id is None) and tags."""
+def clean(
+    engine: Engine,
+    run_id: str | None = None,
+    keep: frozenset[str] = frozenset(),
+    prune: bool = False,
+) -> Cleaned:
+    """Remove this run's containers (every stablebuild run's when run_id is None) and tags;
+    with `prune`, also the untagged images stablebuild built (its build cache)."""
     containers = remove_containers(engine, run_id)
     tags = 0
     for image in engine.api.images(filters=_label_filter(run_id)):
         for tag in image.get("RepoTags") or []:
             if tag != "<none>:<none>" and tag not in keep and remove_tag(engine, tag):
                 tags += 1
-    return Cleaned(containers, tags)
+    pruned = 0
+    if prune:
+        result = engine.api.prune_images(filters={"dangling": True, "label": LABEL_RUN})
+        pruned = int(result.get("SpaceReclaimed") or 0)
+    return Cleaned(containers, tags, pruned)
