@@ -138,7 +138,7 @@ class BenchRun:
         ).split()
         for tag in dict.fromkeys([*self.tags, *tagged]):
             if not tag.endswith(":<none>"):
-                run(["docker", "rmi", tag], check=False)
+                run(["docker", "rmi", "--no-prune", tag], check=False)
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from fastapi import APIRouter, Response
-from kombu import Connection
+from kombu.connection import Connection
 
 from .. import capabilities
 from ..config import Settings

@@ -1,0 +1,128 @@
+"""Benchmark 2: re-validate an unchanged stack vs `docker build` of it on a warm layer cache.
+
+After one untimed priming run of each, rounds alternate between `stablebuild validate` (plain,
+and `--changed` as the pre-push hook runs it; CLI start-up included, the result cache in a
+folder of its own) and a sequential `docker build` of every image with everything cached.
+
+`python bench/warm_revalidate.py [--runs 5] [--quick] [--stack DIR --profile P]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+from typing import Any
+
+from harness import bench_run, machine, print_machine, ratio, stats, target, write_result
+from stack import (
+    REFERENCE,
+    REFERENCE_PROFILE,
+    Validated,
+    fresh_cache_dir,
+    load_stack,
+    plain_build,
+    validate,
+    validate_in_process,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds")
+    parser.add_argument("--stack", type=Path, default=REFERENCE, help="the stack's folder")
+    parser.add_argument("--profile", default=None, help="manifest profile (reference: airgap)")
+    args = parser.parse_args(argv)
+    runs = 3 if args.quick else max(1, args.runs)
+    profile = args.profile or (REFERENCE_PROFILE if args.stack == REFERENCE else None)
+    stack = load_stack(args.stack.resolve(), profile)
+    info = machine()
+    print_machine(info)
+    print(f"stack: {stack.name} (profile {profile}), images: {[s.name for s in stack.images]}")
+
+    with bench_run("warm") as current, fresh_cache_dir() as cache:
+        print("priming: one plain build and one validate (not timed) ...", flush=True)
+        plain_build(stack, current, nocache=False)
+        primed = validate(stack, Path(cache))
+        print(f"  validate exit {primed.exit_code}, builds {primed.build_status}", flush=True)
+        if primed.error or any(s not in ("built", "cached") for s in primed.build_status.values()):
+            raise SystemExit(f"the stack does not build: {primed.error or primed.build_status}")
+        times: dict[str, list[float]] = {
+            "validate": [],
+            "validate --changed": [],
+            "in-process": [],
+            "plain": [],
+        }
+        last: dict[str, Validated] = {}
+        for round_no in range(runs):
+            for name in list(times) if round_no % 2 == 0 else list(reversed(times)):
+                if name == "plain":
+                    times[name].append(sum(plain_build(stack, current, nocache=False).values()))
+                    continue
+                if name == "in-process":
+                    times[name].append(validate_in_process(stack, Path(cache)))
+                    continue
+                extra = ("--changed",) if name.endswith("--changed") else ()
+                outcome = validate(stack, Path(cache), *extra)
+                times[name].append(outcome.seconds)
+                last[name] = outcome
+            line = "  ".join(f"{n} {t[-1]:.2f}s" for n, t in times.items())
+            print(f"round {round_no + 1}/{runs}: {line}", flush=True)
+
+    plain = statistics.median(times["plain"])
+    sb = statistics.median(times["validate"])
+    changed = statistics.median(times["validate --changed"])
+    results: dict[str, Any] = {
+        "plain": {**stats(times["plain"]), "what": "sequential `docker build`, warm layer cache"},
+    }
+    for name in ("validate", "validate --changed"):
+        outcome = last[name]
+        results[name] = {
+            **stats(times[name]),
+            "what": f"`stablebuild {name}` end to end (CLI start-up included), nothing changed",
+            "exit_code": outcome.exit_code,
+            "from_cache": outcome.from_cache,
+            "build_status": outcome.build_status,
+            "summary": outcome.summary,
+            "speedup_vs_plain": ratio(plain, statistics.median(times[name])),
+        }
+    core = statistics.median(times["in-process"])
+    results["in-process"] = {
+        **stats(times["in-process"]),
+        "what": "the same validate called in-process (load manifest, connect, validate): "
+        "no CLI start-up",
+        "speedup_vs_plain": ratio(plain, core),
+    }
+    cached_all = all(last["validate"].from_cache.values()) and bool(last["validate"].from_cache)
+    rows = [
+        target(
+            "warm re-validate faster than a plain warm `docker build`",
+            f"{ratio(plain, sb)}x faster ({sb:.2f} s vs {plain:.2f} s); --changed {changed:.2f} s",
+            sb < plain,
+        ),
+        target(
+            "unchanged stack re-validates in under 2 s",
+            f"{sb:.2f} s ({'all results from the cache' if cached_all else 'NOT all cached'})",
+            sb < 2.0,
+        ),
+    ]
+    data = {
+        "name": "warm_revalidate",
+        "title": "Warm re-validate, nothing changed",
+        "machine": info,
+        "stack": stack.name,
+        "profile": profile,
+        "images": [s.name for s in stack.images],
+        "runs": runs,
+        "results": results,
+        "targets": rows,
+    }
+    for row in rows:
+        print(f"{row['target']}: {row['measured']} -> met: {row['met']}")
+    write_result("warm_revalidate", data)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
