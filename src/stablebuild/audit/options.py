@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
+
+
+class AuditFormat(str, Enum):
+    """`stablebuild audit --format`."""
+
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    SARIF = "sarif"
+
+
+class FailOn(str, Enum):
+    """`stablebuild audit --fail-on`: the least severe finding that makes the exit code 1."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NEVER = "never"
 
 
 def default_cache_dir() -> Path:

@@ -10,7 +10,6 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from pathlib import Path
 
 from stablebuild.audit import (
@@ -24,7 +23,7 @@ from stablebuild.audit import (
     wheels,
 )
 from stablebuild.audit.finding import Finding, Severity
-from stablebuild.audit.options import AuditOptions
+from stablebuild.audit.options import AuditOptions, FailOn
 from stablebuild.audit.project import Project
 from stablebuild.manifest.model import Manifest
 
@@ -39,12 +38,6 @@ FAMILIES: tuple[tuple[str, Rule], ...] = (
     ("compose", compose.run),
     ("ci", ci.run),
 )
-
-
-class FailOn(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    NEVER = "never"
 
 
 @dataclass(frozen=True)

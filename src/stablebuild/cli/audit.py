@@ -11,11 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from stablebuild.audit.format import AuditFormat, formatter
-from stablebuild.audit.format.table import renderable
-from stablebuild.audit.options import DEFAULT_INDEX_URL, AuditOptions
+from stablebuild.audit.options import DEFAULT_INDEX_URL, AuditFormat, AuditOptions, FailOn
 from stablebuild.audit.project import MANIFEST_NAMES
-from stablebuild.audit.runner import FailOn, exit_code, run_audit
 from stablebuild.cli.app import app, err
 from stablebuild.errors import UsageError
 
@@ -68,6 +65,11 @@ def audit(
     profile: Annotated[str | None, typer.Option(help="Manifest profile to apply.")] = None,
 ) -> None:
     """Audit Python versions, pins, wheel coverage, Dockerfiles, compose, CI and vulnerabilities."""
+    # NOTE: imported here, not at the top: every command pays for what the CLI imports.
+    from stablebuild.audit.format import formatter
+    from stablebuild.audit.format.table import renderable
+    from stablebuild.audit.runner import exit_code, run_audit
+
     if not directory.is_dir():
         raise UsageError(f"{directory}: not a directory", "pass the repository to audit")
     if vuln_db is not None and not vuln_db.is_file():

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from stablebuild.base import BaseSpec, ensure_base
 from stablebuild.cli.app import base_app, err
-from stablebuild.engine import connect
 
 
 @base_app.command("bootstrap")
@@ -27,6 +25,9 @@ def bootstrap_cmd(
     force: Annotated[bool, typer.Option(help="Rebuild even when the tag exists.")] = False,
 ) -> None:
     """Build a minimal Debian base image with debootstrap and import it; reused when present."""
+    from stablebuild.base import BaseSpec, ensure_base
+    from stablebuild.engine import connect
+
     spec = BaseSpec(
         tag=tag,
         suite=suite,

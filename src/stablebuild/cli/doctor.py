@@ -8,9 +8,8 @@ import typer
 from rich.console import Console
 
 from stablebuild.cli.app import EXIT_ENGINE, app
-from stablebuild.doctor import Status, diagnose
 
-_STYLE = {Status.OK: "green", Status.PROBLEM: "red", Status.INFO: "yellow"}
+_STYLE = {"ok": "green", "problem": "red", "info": "yellow"}
 
 
 @app.command()
@@ -20,10 +19,12 @@ def doctor(
     ] = 5.0,
 ) -> None:
     """Check the engine, NVIDIA runtime, registry, disk and CA bundle. Exit 3 without an engine."""
+    from stablebuild.doctor import Status, diagnose
+
     out = Console(highlight=False, soft_wrap=True)
     lines, engine_ok = diagnose(registry_timeout=registry_timeout)
     for line in lines:
-        style = _STYLE[line.status]
+        style = _STYLE[line.status.value]
         out.print(
             f"[{style}]{line.status.value:<8}[/{style}] {line.topic:<15} {line.detail}",
         )

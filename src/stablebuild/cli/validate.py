@@ -6,7 +6,7 @@ import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,16 +20,13 @@ from rich.progress import (
 )
 
 from stablebuild.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, err
-from stablebuild.engine import connect
-from stablebuild.engine.cleanup import clean
 from stablebuild.errors import UsageError
 from stablebuild.events import Event, Observer, ignore
-from stablebuild.manifest.load import find_manifest, load_manifest
 from stablebuild.report.format.interface import ReportFormat
-from stablebuild.report.format.terminal import TerminalFormat
-from stablebuild.report.model import Report
-from stablebuild.report.write import render, write_report
-from stablebuild.validate import ValidateOptions, Validation, validate
+
+if TYPE_CHECKING:
+    from stablebuild.report.model import Report
+    from stablebuild.validate import Validation
 
 _SUFFIX = {".json": ReportFormat.JSON, ".md": ReportFormat.MARKDOWN, ".xml": ReportFormat.JUNIT}
 
@@ -168,6 +165,11 @@ def validate_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Build every image of the stack, check each from the inside, and report what was seen."""
+    # NOTE: imported here: a cached re-validate is a pre-push hook, and start-up is its cost.
+    from stablebuild.engine import connect
+    from stablebuild.manifest.load import find_manifest, load_manifest
+    from stablebuild.validate import ValidateOptions, validate
+
     outputs = [parse_output(value) for value in output or []]
     path = manifest or find_manifest(directory)
     if path is None:
@@ -218,6 +220,9 @@ def validate_cmd(
 
 
 def _emit(report: Report, fmt: ReportFormat, outputs: list[tuple[ReportFormat, Path]]) -> None:
+    from stablebuild.report.format.terminal import TerminalFormat
+    from stablebuild.report.write import render, write_report
+
     for out_fmt, out_path in outputs:
         write_report(report, out_fmt, out_path)
         err.print(f"report: {out_path} ({out_fmt.value})", markup=False)
@@ -237,6 +242,9 @@ def clean_cmd(
     ] = False,
 ) -> None:
     """Remove the containers and image tags stablebuild created (by label), nothing else."""
+    from stablebuild.engine import connect
+    from stablebuild.engine.cleanup import clean
+
     engine = connect()
     cleaned = clean(engine, run_id, prune=prune)
     pruned = f", freed {cleaned.pruned_bytes / 1024**2:.0f} MB of cached images" if prune else ""

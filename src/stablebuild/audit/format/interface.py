@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from enum import Enum
+from typing import TYPE_CHECKING
 
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.options import AuditFormat
 
+if TYPE_CHECKING:
+    from stablebuild.audit.runner import AuditResult
 
-class AuditFormat(str, Enum):
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-    SARIF = "sarif"
+__all__ = ["AuditFormat", "AuditFormatter"]
 
 
 class AuditFormatter(ABC):
