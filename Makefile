@@ -11,7 +11,7 @@ BASE_TAG ?= stablebuild/airgap:bookworm
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv engine base test test-unit test-integration lint format demo bench clean
+.PHONY: help venv engine base test test-unit test-integration lint format demo bench bench-quick clean
 
 help:
 	@echo "make demo   validate the reference stack (sets up venv, engine, base image)"
@@ -64,7 +64,12 @@ demo: venv engine base
 		-o json:stablebuild-report.json -o markdown:stablebuild-report.md
 
 bench: venv engine base
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
+
+bench-quick: venv engine base
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

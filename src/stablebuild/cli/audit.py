@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from stablebuild.audit.options import DEFAULT_INDEX_URL, AuditFormat, AuditOptions, FailOn
-from stablebuild.audit.project import MANIFEST_NAMES
 from stablebuild.cli.app import app, err
 from stablebuild.errors import UsageError
 
@@ -103,6 +102,8 @@ def audit(
 
 def _manifest(directory: Path, path: Path | None, profile: str | None) -> Manifest | None:
     if path is None:
+        from stablebuild.audit.project import MANIFEST_NAMES
+
         path = next((directory / n for n in MANIFEST_NAMES if (directory / n).is_file()), None)
         if path is None:
             if profile is not None:
