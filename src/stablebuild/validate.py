@@ -6,6 +6,7 @@ container per image -> image metadata -> optional runtime trial -> pure checks -
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
+import requests.exceptions
 
 from stablebuild import __version__
 from stablebuild.audit.requirements import RequirementsReader, pins_of
@@ -29,7 +31,7 @@ from stablebuild.engine.cleanup import remove_containers
 from stablebuild.engine.containers import image_meta, run_locked, trial_run
 from stablebuild.engine.inputs import build_inputs_digest
 from stablebuild.engine.trust import plan_trust
-from stablebuild.errors import EngineError
+from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.manifest.model import ImageSpec, Manifest
 from stablebuild.probe import (
@@ -146,7 +148,13 @@ class Validation:
         try:
             futures: list[Future[ImageReport]] = [pool.submit(self._one, spec) for spec in specs]
             for future in futures:
-                image_report = future.result()
+                try:
+                    image_report = future.result()
+                except requests.exceptions.ConnectionError as exc:
+                    raise EngineUnavailable(
+                        f"the engine stopped answering during the run: {exc}",
+                        "check that dockerd is still running (`docker info`), then run again",
+                    ) from None
                 with self._lock:
                     self.report.images.append(image_report)
             self.report.complete = True
@@ -161,7 +169,11 @@ class Validation:
         return self.report
 
     def cleanup(self) -> None:
-        remove_containers(self.engine, self.run_id)
+        # NOTE: an engine that went away takes its containers with it; nothing to add then.
+        with contextlib.suppress(
+            docker.errors.DockerException, requests.exceptions.RequestException
+        ):
+            remove_containers(self.engine, self.run_id)
 
     # --- one image ----------------------------------------------------------------------------
 

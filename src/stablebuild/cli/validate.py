@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from stablebuild.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, err
-from stablebuild.errors import UsageError
+from stablebuild.errors import EngineUnavailable, UsageError
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.report.format.interface import ReportFormat
 
@@ -207,10 +207,13 @@ def validate_cmd(
             report = validate(engine, stack, options, observer, on_start=holder.append)
     except KeyboardInterrupt:
         if holder:
-            partial = holder[0].report
-            _emit(partial, fmt, outputs)
+            _emit(holder[0].report, fmt, outputs)
         err.print("interrupted: partial report written, marked incomplete", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except EngineUnavailable:
+        if holder:  # what finished before the engine went away is still worth keeping
+            _emit(holder[0].report, fmt, outputs)
+        raise
     if changed and not report.images:
         err.print("nothing changed since the last passing run: nothing to validate", markup=False)
         return

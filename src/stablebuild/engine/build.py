@@ -13,6 +13,7 @@ import docker.errors
 import requests.exceptions
 
 from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.report.model import BuildOutcome, BuildStatus
 
@@ -77,7 +78,10 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
     except (docker.errors.APIError, docker.errors.BuildError) as exc:
         error = str(exc)
     except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
-        error = f"engine connection lost: {exc}"
+        raise EngineUnavailable(
+            f"the engine stopped answering while building {request.image}: {exc}",
+            "check that dockerd is still running (`docker info`), then run again",
+        ) from None
     seconds = time.monotonic() - started
     if timed_out:
         error = f"build did not finish within {request.timeout:g} s"
