@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from tests.support import SESSION_STARTED
+from tests.support import SESSION_RUN
 
 from stablebuild.engine.client import LABEL_RUN
 
@@ -50,15 +50,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if engine is None:
         return
     # Containers are never meant to outlive a stablebuild run; tags only when asked to keep.
+    # Only this session's own (fixture images, validate runs): a benchmark or another checkout
+    # running beside the tests is not this run's leftover.
     leftovers = [
         c["Names"][0]
         for c in engine.api.containers(all=True, filters={"label": LABEL_RUN})
-        if int(c.get("Created") or 0) >= int(SESSION_STARTED)
+        if (c.get("Labels") or {}).get(LABEL_RUN, "").startswith(SESSION_RUN)
     ]
     tags = [
         tag
         for image in engine.api.images(filters={"label": LABEL_RUN})
-        if int(image.get("Created") or 0) >= int(SESSION_STARTED)
+        if (image.get("Labels") or {}).get(LABEL_RUN, "").startswith(SESSION_RUN)
         for tag in image.get("RepoTags") or []
         if tag != "<none>:<none>"
     ]

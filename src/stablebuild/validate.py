@@ -7,6 +7,7 @@ container per image -> image metadata -> optional runtime trial -> pure checks -
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -68,7 +69,9 @@ class ValidateOptions:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
+    """Time-ordered and unique; STABLEBUILD_RUN_PREFIX lets a CI job find its own leftovers."""
+    prefix = os.environ.get("STABLEBUILD_RUN_PREFIX", "")
+    return prefix + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def _now() -> str:

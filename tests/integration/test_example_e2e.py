@@ -2,7 +2,7 @@
 
 Images build FROM the air-gapped base (no registry is needed); postgres and redis come from
 Debian's packages (examples/ffmpeg-api/docker/{postgres,redis}). Everything the test creates
-carries `org.stablebuild.run=test-e2e-<random>` and is removed at the end; image tags are
+carries `org.stablebuild.run=<session>-e2e-<random>` and is removed at the end; image tags are
 removed without pruning their untagged parents, so the layer cache survives for the next run
 (STABLEBUILD_E2E_PRUNE=1 removes those too).
 """
@@ -26,7 +26,7 @@ import docker.errors
 import httpx
 import pytest
 from docker.models.containers import Container
-from tests.support import BASE_IMAGE
+from tests.support import BASE_IMAGE, SESSION_RUN
 
 from stablebuild.engine.client import LABEL_RUN
 
@@ -137,7 +137,7 @@ def stack() -> Iterator[Stack]:
         client.images.get(BASE_IMAGE)
     except docker.errors.ImageNotFound:
         pytest.skip(f"{BASE_IMAGE} is missing: run `make base`")
-    run_id = f"test-e2e-{secrets.token_hex(4)}"
+    run_id = f"{SESSION_RUN}-e2e-{secrets.token_hex(4)}"
     labels = {LABEL_RUN: run_id}
     created = Created()
     try:
