@@ -178,6 +178,11 @@ def validate_cmd(
             "write one (see docs/manifest.md), or pass --manifest PATH",
         )
     stack = load_manifest(path, profile=profile)
+    if not stack.images:
+        raise UsageError(
+            f"{path} names no images: there is nothing to validate",
+            "add images: (see docs/manifest.md); `stablebuild audit` needs none",
+        )
     unknown = sorted(set(image or []) - set(stack.images))
     if unknown:
         raise UsageError(
