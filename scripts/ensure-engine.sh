@@ -29,6 +29,13 @@ if [ "${#need[@]}" -gt 0 ]; then
     apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# A dockerd that was killed leaves its pid file, and a new one refuses to start over it.
+pidfile=/var/run/docker.pid
+if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "engine: removing stale $pidfile"
+    rm -f "$pidfile"
+fi
+
 log=/var/log/stablebuild-dockerd.log
 echo "engine: starting dockerd (log: $log)"
 nohup dockerd >"$log" 2>&1 &
