@@ -9,6 +9,11 @@ if docker info >/dev/null 2>&1; then
 fi
 
 if [ "$(id -u)" != "0" ]; then
+    if [ -S /var/run/docker.sock ] && [ ! -w /var/run/docker.sock ]; then
+        echo "error: an engine runs, but this user may not use /var/run/docker.sock" >&2
+        echo "hint: add yourself to the 'docker' group (sudo usermod -aG docker \$USER) and log in again" >&2
+        exit 3
+    fi
     echo "error: no Docker engine answers and this is not root, so it cannot be started here" >&2
     echo "hint: start one (sudo make engine, or sudo dockerd &), or add yourself to the 'docker' group" >&2
     exit 3

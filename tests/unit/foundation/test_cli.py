@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -33,3 +35,17 @@ def test_bootstrap_without_engine_is_one_line_exit_3(monkeypatch: pytest.MonkeyP
     assert result.exit_code == 3
     assert "error: no Docker engine answers" in result.output
     assert "Traceback" not in result.output
+
+
+def test_socket_without_permission_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pytest.TempPathFactory
+) -> None:
+
+    sock = f"{tmp_path}/docker.sock"
+    open(sock, "w").close()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{sock}")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 3
+    assert "no permission on the engine socket" in result.output
+    assert "docker' group" in result.output
