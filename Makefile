@@ -47,13 +47,13 @@ test-integration: venv engine base
 	$(BIN)/pytest -q -m docker tests/integration
 
 lint: venv
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 
 format: venv
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench examples
+	$(BIN)/ruff check --fix src tests bench examples
 
 # The main job: validate the reference stack from the air-gapped base. `doctor` reports the
 # registry as unreachable here, which is expected, so its exit code does not stop the demo.

@@ -102,6 +102,19 @@ def image_tag(manifest: Manifest, image: str, run_id: str) -> str:
     return f"stablebuild/{stack}-{image}:{run_id}"
 
 
+def build_chains(specs: list[ImageSpec]) -> list[list[ImageSpec]]:
+    """Images built from the same Dockerfile, one after another; the chains run in parallel.
+
+    NOTE: the classic builder shares nothing between concurrent builds: two images of one
+    Dockerfile built at once would both build its common stages. In a chain, the second finds
+    them in the layer cache (the GPU worker after the CPU worker: a fraction of a second).
+    """
+    chains: dict[Path, list[ImageSpec]] = {}
+    for spec in specs:
+        chains.setdefault(spec.dockerfile.resolve(), []).append(spec)
+    return list(chains.values())
+
+
 class Validation:
     """One validation run. `report` is filled in as images finish, so an interrupt keeps it."""
 
@@ -146,20 +159,19 @@ class Validation:
         return specs
 
     def run(self) -> Report:
-        specs = self.selected()
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs))
         try:
-            futures: list[Future[ImageReport]] = [pool.submit(self._one, spec) for spec in specs]
+            futures: list[Future[None]] = [
+                pool.submit(self._chain, chain) for chain in build_chains(self.selected())
+            ]
             for future in futures:
                 try:
-                    image_report = future.result()
+                    future.result()
                 except requests.exceptions.ConnectionError as exc:
                     raise EngineUnavailable(
                         f"the engine stopped answering during the run: {exc}",
                         "check that dockerd is still running (`docker info`), then run again",
                     ) from None
-                with self._lock:
-                    self.report.images.append(image_report)
             self.report.complete = True
         finally:
             # NOTE: on an interrupt, queued images are dropped and running ones lose their
@@ -170,6 +182,12 @@ class Validation:
         order = {name: i for i, name in enumerate(self.manifest.images)}
         self.report.images.sort(key=lambda r: order.get(r.name, 0))
         return self.report
+
+    def _chain(self, specs: list[ImageSpec]) -> None:
+        for spec in specs:
+            image_report = self._one(spec)
+            with self._lock:
+                self.report.images.append(image_report)
 
     def cleanup(self) -> None:
         # NOTE: an engine that went away takes its containers with it; nothing to add then.
