@@ -71,9 +71,14 @@ def check_packages(spec: PackagesSpec, facts: Facts | None) -> list[CheckResult]
             message = f"{pkg} {installed[pkg]} is installed: remove it from the runtime stage"
             results.append(failed(id, "packages", message, installed[pkg], "absent"))
         else:
+            # NOTE: forbidding gcc forbids gcc-12 too: the versioned package is the compiler.
             related = sorted(p for p in installed if re.fullmatch(rf"{re.escape(pkg)}-\d[\w.]*", p))
-            note = f" (but {', '.join(related)} is)" if related else ""
-            results.append(passed(id, "packages", f"{pkg} is not installed{note}", None, "absent"))
+            if related:
+                found = ", ".join(f"{p} {installed[p]}" for p in related)
+                message = f"{found} installed (a versioned {pkg}): remove it from the runtime stage"
+                results.append(failed(id, "packages", message, related, "absent"))
+            else:
+                results.append(passed(id, "packages", f"{pkg} is not installed", None, "absent"))
     for pkg in spec.require:
         id = f"packages.require.{pkg}"
         if pkg in installed:

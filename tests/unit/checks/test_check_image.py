@@ -60,11 +60,17 @@ def test_forbidden_package_fails(facts: dict[str, Any]) -> None:
     assert results["packages.require.libpq5"].status is CheckStatus.PASSED
 
 
-def test_forbid_mentions_versioned_variant(facts: dict[str, Any]) -> None:
+def test_forbidding_a_package_forbids_its_versioned_variant(facts: dict[str, Any]) -> None:
     facts["dpkg"]["packages"]["gcc-12:amd64"] = "12.2.0-14"
     result = check_packages(PackagesSpec(forbid=("gcc",)), facts)[0]
-    assert result.status is CheckStatus.PASSED
-    assert "gcc-12" in result.message
+    assert result.status is CheckStatus.FAILED
+    assert "gcc-12 12.2.0-14" in result.message
+    assert result.value == ["gcc-12"]
+
+
+def test_a_longer_name_is_not_a_versioned_variant(facts: dict[str, Any]) -> None:
+    facts["dpkg"]["packages"]["gcc-12-base"] = "12.2.0-14"  # in every Debian image
+    assert check_packages(PackagesSpec(forbid=("gcc",)), facts)[0].status is CheckStatus.PASSED
 
 
 def test_required_package_missing_fails(facts: dict[str, Any]) -> None:
