@@ -11,7 +11,7 @@ import re
 import shlex
 from collections.abc import Iterable
 
-from stablebuild.audit.stages import Instruction
+from stablebuild.stages import Instruction
 
 COMPILERS = frozenset(
     [

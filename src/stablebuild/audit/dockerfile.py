@@ -22,7 +22,7 @@ from stablebuild.audit.dockerignore import DockerIgnore, clean, go_match, has_ma
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
-from stablebuild.audit.stages import (
+from stablebuild.stages import (
     PLATFORM_ARGS,
     ParsedDockerfile,
     Stage,

@@ -13,8 +13,8 @@ import docker.errors
 from docker.utils.build import exclude_paths
 
 from stablebuild import __version__
-from stablebuild.audit.stages import parse, split_flags, stage_args, substitute
 from stablebuild.engine.client import Engine
+from stablebuild.stages import parse, split_flags, stage_args, substitute
 
 _CONTENT_LIMIT = 1024 * 1024  # larger files are hashed by size and mtime, not content
 

@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stablebuild.audit.stages import ParsedDockerfile, Stage, parse, substitute
 from stablebuild.engine.client import LABEL_RUN, Engine
 from stablebuild.errors import EngineError
+from stablebuild.stages import ParsedDockerfile, Stage, parse, substitute
 
 BUILD_CA_PATH = "/usr/local/share/stablebuild/build-ca.crt"
 CA_ENV = (

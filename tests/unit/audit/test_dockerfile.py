@@ -8,8 +8,8 @@ from stablebuild.audit import dockerfile
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
-from stablebuild.audit.stages import parse, substitute
 from stablebuild.manifest.model import ImageSpec, Manifest
+from stablebuild.stages import parse, substitute
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "audit" / "dockerfile"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stablebuild.audit.stages import parse
 from stablebuild.engine.trust import builder_stages, rewrite_from_lines
+from stablebuild.stages import parse
 
 MULTI = """\
 ARG PY=3.12
