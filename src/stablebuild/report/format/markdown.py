@@ -7,6 +7,7 @@ import html
 from stablebuild.report.format.interface import ReportFormatter
 from stablebuild.report.format.summary import (
     Cell,
+    build_reused,
     cells,
     column_names,
     log_tail,
@@ -58,7 +59,7 @@ class MarkdownFormat(ReportFormatter):
         for image in report.images:
             row = [EMOJI[c] for c in cells(image, columns)]
             if row and cells(image, columns)[0] is Cell.PASSED:
-                row[0] += " cached" if image.from_cache else f" {image.build.seconds:.0f}s"
+                row[0] += " cached" if build_reused(image) else f" {image.build.seconds:.0f}s"
             out.append(f"| `{_cell_text(image.name)}` | " + " | ".join(row) + " |")
         out += ["", f"**{_cell_text(verdict(report))}**", ""]
         for image in report.images:

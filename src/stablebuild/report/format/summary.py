@@ -59,6 +59,11 @@ def build_ok(image: ImageReport) -> bool:
     return image.build.status in (BuildStatus.BUILT, BuildStatus.CACHED)
 
 
+def build_reused(image: ImageReport) -> bool:
+    """No build ran: the image came from the cache (its inputs were unchanged)."""
+    return image.from_cache or image.build.status is BuildStatus.CACHED
+
+
 def build_cell(image: ImageReport) -> Cell:
     if build_ok(image):
         return Cell.PASSED

@@ -14,6 +14,7 @@ from stablebuild.report.format.summary import (
     LEGEND,
     SYMBOLS,
     Cell,
+    build_reused,
     cells,
     column_names,
     log_tail,
@@ -85,7 +86,7 @@ class TerminalFormat(ReportFormatter):
             for column, cell in zip(columns, cells(image, columns), strict=True):
                 text = SYMBOLS[cell]
                 if column == "build" and cell is Cell.PASSED:
-                    text += " cached" if image.from_cache else f" {image.build.seconds:.0f}s"
+                    text += " cached" if build_reused(image) else f" {image.build.seconds:.0f}s"
                 row.append(f"[{STYLES[cell]}]{text}[/]" if STYLES[cell] else text)
             table.add_row(*row)
         return table
