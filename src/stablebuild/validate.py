@@ -325,11 +325,18 @@ class Validation:
             plan.close()
 
     def _results_key(self, spec: ImageSpec, image_id: str) -> str:
+        # NOTE: where the checkout lies does not change a judgment: paths count relative.
+        root = self.manifest.root
+        where = replace(
+            spec,
+            dockerfile=Path(os.path.relpath(spec.dockerfile, root)),
+            context=Path(os.path.relpath(spec.context, root)),
+        )
         return digest(
             image_id,
             PROBE_VERSION,
             __version__,
-            spec,
+            where,
             self.manifest.python,
             self.manifest.python_match,
             self.pins,
