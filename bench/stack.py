@@ -7,6 +7,7 @@ one stablebuild drives through the API, so both share one layer cache.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import tempfile
@@ -15,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, BenchRun, remove_stablebuild_run, run, stablebuild_bin
+from harness import (
+    ROOT,
+    BenchRun,
+    machine,
+    print_machine,
+    remove_stablebuild_run,
+    run,
+    stablebuild_bin,
+)
 
 from stablebuild.engine import connect
 from stablebuild.manifest.load import load_manifest
@@ -37,6 +46,35 @@ class Stack:
     @property
     def name(self) -> str:
         return self.folder.relative_to(ROOT).as_posix()
+
+
+@dataclass(frozen=True)
+class StackBench:
+    """What a stack benchmark's command line chose: rounds, the stack, its profile, the machine."""
+
+    runs: int
+    stack: Stack
+    profile: str | None
+    machine: dict[str, Any]
+
+
+def stack_bench_args(
+    doc: str, default_runs: int, quick_runs: int, argv: list[str] | None = None
+) -> StackBench:
+    """Parse `--runs/--quick/--stack/--profile`, load the stack and print the machine."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=default_runs, help=f"rounds ({default_runs})")
+    parser.add_argument("--quick", action="store_true", help=f"{quick_runs} round(s)")
+    parser.add_argument("--stack", type=Path, default=REFERENCE, help="the stack's folder")
+    parser.add_argument("--profile", default=None, help="manifest profile (reference: airgap)")
+    args = parser.parse_args(argv)
+    runs = quick_runs if args.quick else max(1, args.runs)
+    profile = args.profile or (REFERENCE_PROFILE if args.stack == REFERENCE else None)
+    stack = load_stack(args.stack.resolve(), profile)
+    info = machine()
+    print_machine(info)
+    print(f"stack: {stack.name} (profile {profile}), images: {[s.name for s in stack.images]}")
+    return StackBench(runs, stack, profile, info)
 
 
 def load_stack(folder: Path, profile: str | None) -> Stack:

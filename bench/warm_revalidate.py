@@ -9,37 +9,24 @@ folder of its own) and a sequential `docker build` of every image with everythin
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from pathlib import Path
 from typing import Any
 
-from harness import bench_run, machine, print_machine, ratio, stats, target, write_result
+from harness import bench_run, ratio, stats, target, write_result
 from stack import (
-    REFERENCE,
-    REFERENCE_PROFILE,
     Validated,
     fresh_cache_dir,
-    load_stack,
     plain_build,
+    stack_bench_args,
     validate,
     validate_in_process,
 )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed rounds (default 5)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds")
-    parser.add_argument("--stack", type=Path, default=REFERENCE, help="the stack's folder")
-    parser.add_argument("--profile", default=None, help="manifest profile (reference: airgap)")
-    args = parser.parse_args(argv)
-    runs = 3 if args.quick else max(1, args.runs)
-    profile = args.profile or (REFERENCE_PROFILE if args.stack == REFERENCE else None)
-    stack = load_stack(args.stack.resolve(), profile)
-    info = machine()
-    print_machine(info)
-    print(f"stack: {stack.name} (profile {profile}), images: {[s.name for s in stack.images]}")
+    chosen = stack_bench_args(__doc__ or "", 5, 3, argv)
+    runs, stack, profile, info = chosen.runs, chosen.stack, chosen.profile, chosen.machine
 
     with bench_run("warm") as current, fresh_cache_dir() as cache:
         print("priming: one plain build and one validate (not timed) ...", flush=True)
