@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from stablebuild import atomic
 from stablebuild.audit.options import default_cache_dir
 from stablebuild.report.model import CheckResult, CheckStatus
 
@@ -55,12 +54,8 @@ class ValidationCache:
         return value if isinstance(value, dict) else None
 
     def _write(self, path: Path, value: dict[str, Any]) -> None:
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(value, handle, sort_keys=True)
-            os.replace(tmp, path)
+        with contextlib.suppress(OSError):  # NOTE: a read-only cache only costs speed
+            atomic.write_text(path, json.dumps(value, sort_keys=True))
 
     def build(self, inputs: str) -> dict[str, Any] | None:
         return self._read(self.root / "builds" / f"{inputs}.json")

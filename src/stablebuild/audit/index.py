@@ -8,8 +8,8 @@ project. Projects are fetched concurrently.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
 import ssl
 import threading
@@ -24,6 +24,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from stablebuild import atomic
 from stablebuild.audit.options import AuditOptions
 
 ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -154,13 +155,8 @@ class SimpleIndex:
         data = {"name": page.name, "index": self.url, "found": page.found}
         data |= {"fetched_at": page.fetched_at, "files": files}
         path = self.cache_path(page.name)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            pass  # NOTE: a read-only cache only costs speed
+        with contextlib.suppress(OSError):  # NOTE: a read-only cache only costs speed
+            atomic.write_text(path, json.dumps(data, separators=(",", ":")))
 
     def _answer(self, name: str) -> IndexAnswer:
         if self._down is not None:

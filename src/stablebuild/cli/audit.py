@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from stablebuild import atomic
 from stablebuild.audit.options import DEFAULT_INDEX_URL, AuditFormat, AuditOptions, FailOn
 from stablebuild.cli.app import app, err
 from stablebuild.errors import UsageError
@@ -118,19 +116,8 @@ def _manifest(directory: Path, path: Path | None, profile: str | None) -> Manife
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write the whole report or nothing: a temporary file in the same folder, then a rename."""
-    tmp: str | None = None
+    """Write the whole report or nothing."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        tmp = None
+        atomic.write_text(path, text)
     except OSError as exc:
         raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)

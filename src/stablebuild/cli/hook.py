@@ -12,14 +12,13 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from stablebuild import __version__
+from stablebuild import __version__, atomic
 from stablebuild.cli.app import app, err
 from stablebuild.errors import UsageError
 
@@ -121,17 +120,8 @@ def _backup_path(path: Path) -> Path:
 
 
 def _write_executable(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        mode = stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    mode = stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
+    atomic.write_text(path, text, mode=mode)
 
 
 def _stack_dir(directory: Path, top: Path) -> str:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
+from stablebuild import atomic
 from stablebuild.report.format import ReportFormat, formatter_for
 from stablebuild.report.model import Report
 
@@ -17,19 +15,5 @@ def render(report: Report, fmt: ReportFormat | str) -> str:
 
 
 def write_report(report: Report, fmt: ReportFormat | str, path: Path | str) -> Path:
-    """Write to a temporary file beside `path`, then os.replace: readers never see half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = render(report, fmt)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    """Written atomically: readers never see half a report (a partial one is marked so)."""
+    return atomic.write_text(Path(path), render(report, fmt))
