@@ -150,6 +150,7 @@ class Validation:
         )
         self._lock = threading.Lock()
         self.cache = ValidationCache(options.cache_dir) if options.use_cache else None
+        self._digests: dict[str, str | None] = {}
 
     def selected(self) -> list[ImageSpec]:
         wanted = self.options.images
@@ -245,16 +246,19 @@ class Validation:
         return {**spec.args, **self.options.extra_args}
 
     def _inputs(self, spec: ImageSpec) -> str | None:
+        """The build-inputs digest, hashed once per image and run (`--changed` asks first)."""
         if self.cache is None:
             return None
-        return build_inputs_digest(
-            self.engine,
-            context=spec.context,
-            dockerfile=spec.dockerfile,
-            args=self._args(spec),
-            target=spec.target,
-            ca_bundle=self.ca_bundle,
-        )
+        if spec.name not in self._digests:
+            self._digests[spec.name] = build_inputs_digest(
+                self.engine,
+                context=spec.context,
+                dockerfile=spec.dockerfile,
+                args=self._args(spec),
+                target=spec.target,
+                ca_bundle=self.ca_bundle,
+            )
+        return self._digests[spec.name]
 
     def changed(self, spec: ImageSpec) -> bool:
         """Whether the image's build inputs differ from those of its last passing run."""
