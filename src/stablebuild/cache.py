@@ -55,7 +55,7 @@ class ValidationCache:
 
     def _write(self, path: Path, value: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):  # NOTE: a read-only cache only costs speed
-            atomic.write_text(path, json.dumps(value, sort_keys=True))
+            atomic.write_text(path, json.dumps(value, sort_keys=True), make_parents=True)
 
     def build(self, inputs: str) -> dict[str, Any] | None:
         return self._read(self.root / "builds" / f"{inputs}.json")

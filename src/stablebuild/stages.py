@@ -6,14 +6,16 @@ stages, base images or ARG defaults of a Dockerfile) work on this model instead 
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, cast
 
-from dockerfile_parse import DockerfileParser
+from dockerfile_parse.constants import COMMENT_INSTRUCTION
+
+from stablebuild import shellwords
 
 KEYWORDS = frozenset(
     [
@@ -83,51 +85,91 @@ class ParsedDockerfile:
     stages: tuple[Stage, ...] = ()
     problems: tuple[tuple[int, str], ...] = ()  # (line, message): what Docker would reject
     from_values: tuple[tuple[int, str], ...] = field(default=())  # (line, raw FROM value)
+    # NOTE: lookups rules make once per stage or per COPY, kept so that a Dockerfile of 10,000
+    # stages or ARGs costs linear time, not quadratic.
+    _memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
     def global_defaults(self, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
-        values = {a.name: a.default for a in self.global_args if a.default is not None}
-        for name, value in (overrides or {}).items():
-            if any(a.name == name for a in self.global_args):
-                values[name] = value
-        return values
+        return dict(self._defaults(overrides))
+
+    def _defaults(self, overrides: Mapping[str, str] | None) -> Mapping[str, str]:
+        key = ("defaults", *sorted((overrides or {}).items()))
+        if key not in self._memo:
+            values = {a.name: a.default for a in self.global_args if a.default is not None}
+            declared = {a.name for a in self.global_args}
+            for name, value in (overrides or {}).items():
+                if name in declared:
+                    values[name] = value
+            self._memo[key] = values
+        return cast("Mapping[str, str]", self._memo[key])
 
     def stage_named(self, name: str) -> Stage | None:
-        key = name.lower()
-        for stage in self.stages:
-            if stage.name == key:
-                return stage
-        return None
+        if "names" not in self._memo:
+            names: dict[str, Stage] = {}
+            for stage in self.stages:
+                if stage.name is not None:
+                    names.setdefault(stage.name, stage)
+            self._memo["names"] = names
+        return cast("dict[str, Stage]", self._memo["names"]).get(name.lower())
 
     def resolve_stage_ref(self, ref: str, before: int) -> Stage | None:
         """The stage `ref` (a name or an index) means when used by stage `before`, else None."""
         if ref.isdigit():
-            index = int(ref)
-            return self.stages[index] if index < before else None
+            index = stage_index(ref)
+            return self.stages[index] if index is not None and index < before else None
         stage = self.stage_named(ref)
         return stage if stage is not None and stage.index < before else None
 
     def parent(self, stage: Stage, args: Mapping[str, str] | None = None) -> Stage | None:
         """The earlier stage this stage is built FROM, if its FROM names one."""
-        image = substitute(stage.image, self.global_defaults(args))
+        image = substitute(stage.image, self._defaults(args))
         return self.resolve_stage_ref(image, stage.index) if image else None
 
     def chain(self, stage: Stage, args: Mapping[str, str] | None = None) -> list[Stage]:
         """The stage and its FROM ancestors, oldest first."""
+        parents = self._parents(args)
         out = [stage]
-        while (parent := self.parent(out[0], args)) is not None and parent not in out:
-            out.insert(0, parent)
-        return out
+        while (parent := parents[out[-1].index]) is not None:
+            out.append(parent)
+        return out[::-1]
+
+    def root(self, stage: Stage, args: Mapping[str, str] | None = None) -> Stage:
+        """The oldest stage of `chain(stage)`: the one built FROM an external image."""
+        key = ("roots", *sorted((args or {}).items()))
+        if key not in self._memo:
+            # NOTE: a parent always comes earlier, so every stage's root takes one step, never
+            # a walk per stage (10,000 `FROM previous` stages, each asked for, took minutes).
+            parents = self._parents(args)
+            roots: list[Stage] = []
+            for each in self.stages:
+                above = parents[each.index]
+                roots.append(each if above is None else roots[above.index])
+            self._memo[key] = roots
+        return cast("list[Stage]", self._memo[key])[stage.index]
+
+    def _parents(self, args: Mapping[str, str] | None) -> list[Stage | None]:
+        """Each stage's parent (by index); a parent always has a lower index, so no cycles."""
+        key = ("parents", *sorted((args or {}).items()))
+        if key not in self._memo:
+            self._memo[key] = [self.parent(stage, args) for stage in self.stages]
+        return cast("list[Stage | None]", self._memo[key])
 
     def base_image(self, stage: Stage, args: Mapping[str, str] | None = None) -> str | None:
         """The external image at the root of the stage's chain, or None when it cannot be told."""
-        root = self.chain(stage, args)[0]
-        return substitute(root.image, self.global_defaults(args))
+        return substitute(self.root(stage, args).image, self._defaults(args))
 
     def target(self, name: str | None) -> Stage | None:
         """The stage `docker build --target name` builds; the last stage without a target."""
         if name is None:
             return self.stages[-1] if self.stages else None
         return self.stage_named(name)
+
+
+def stage_index(ref: str) -> int | None:
+    """`--from=1` or `FROM 1` as a stage index; None for what cannot be one (`²`, 5,000 digits)."""
+    if ref.isascii() and ref.isdigit() and len(ref) <= 9:
+        return int(ref)
+    return None
 
 
 def substitute(text: str, values: Mapping[str, str]) -> str | None:
@@ -191,7 +233,7 @@ def split_flags(value: str) -> tuple[dict[str, str], list[str]]:
 def parse_assignments(value: str, legacy_space: bool) -> list[tuple[str, str | None]]:
     """ARG/ENV operands: `A=1 B="x y" C` (and the legacy `ENV KEY value` form)."""
     try:
-        words = shlex.split(value, posix=True)
+        words = shellwords.split(value)
     except ValueError:
         words = value.split()
     if legacy_space and words and "=" not in words[0]:
@@ -219,9 +261,86 @@ def _skip_heredocs(structure: list[dict[str, object]]) -> list[dict[str, object]
     return out
 
 
+_INSTRUCTION = re.compile(r"^\s*(\S+)\s+(.*)$")
+_COMMENT = re.compile(r"^\s*#")
+_COMMENT_LEAD = re.compile(r"^\s*#\s*")
+_ESCAPE_DIRECTIVE = re.compile(r"^\s*#\s*escape\s*=\s*(\\|`)\s*$", re.IGNORECASE)
+_SYNTAX_DIRECTIVE = re.compile(r"^\s*#\s*syntax\s*=\s*(.*)\s*$", re.IGNORECASE)
+
+
+def structure(text: str) -> list[dict[str, Any]]:
+    """dockerfile-parse's `DockerfileParser.structure` for `text`, in linear time.
+
+    NOTE: dockerfile-parse grows each instruction with `d["value"] += line`, which is quadratic
+    in the number of continuation lines (a 1 MB `RUN` of `\\`-continued lines took minutes).
+    This is the same walk with the same regexes, joining each instruction's pieces once; it gives
+    the same dicts (instruction, startline, endline, content, value), quirks included: a blank
+    line ends a continuation, and an instruction still continued at the end of the file is lost.
+    """
+    instructions: list[dict[str, Any]] = []
+    escape = "\\"
+    continues = re.compile(r"^.*\\\s*$")
+    directive_possible = True
+    in_continuation = False
+    current: dict[str, Any] | None = None
+    content: list[str] = []
+    value: list[str] = []
+    lines = text.split("\n")
+    lines = [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+    for lineno, line in enumerate(lines):
+        if directive_possible:
+            directive = _ESCAPE_DIRECTIVE.match(line)
+            if directive:
+                escape = directive.group(1)
+                continues = re.compile(r"^.*" + re.escape(escape) + r"\s*$")
+            elif not _SYNTAX_DIRECTIVE.match(line):
+                directive_possible = False
+        if _COMMENT.match(line):
+            comment = _COMMENT_LEAD.sub("", line).replace("\n", "")
+            instructions.append(_entry(COMMENT_INSTRUCTION, lineno, line, comment))
+            continue
+        if not in_continuation:
+            match = _INSTRUCTION.match(line)
+            if not match:
+                continue
+            current = _entry(match.group(1).upper(), lineno, line, "")
+            content = [line]
+            value = [_rstrip_eol(match.group(2), escape)]
+        else:
+            assert current is not None
+            content.append(line)
+            current["endline"] = lineno
+            if any(value):
+                value.append(_rstrip_eol(line, escape))
+            else:
+                value = [_rstrip_eol(line.lstrip(), escape)]
+        in_continuation = continues.match(line) is not None
+        if not in_continuation and current is not None:
+            current["content"] = "".join(content)
+            current["value"] = "".join(value)
+            instructions.append(current)
+            current = None
+    return instructions
+
+
+def _entry(instruction: str, lineno: int, line: str, value: str) -> dict[str, Any]:
+    return {
+        "instruction": instruction,
+        "startline": lineno,
+        "endline": lineno,
+        "content": line,
+        "value": value,
+    }
+
+
+def _rstrip_eol(text: str, escape: str) -> str:
+    text = text.rstrip()
+    return text[:-1] if text.endswith(escape) else text
+
+
 def parse(text: str) -> ParsedDockerfile:
     """Parse a Dockerfile; what Docker would reject goes into `problems`, never an exception."""
-    structure = _skip_heredocs(DockerfileParser(fileobj=io.StringIO(text)).structure)
+    structure_ = _skip_heredocs(structure(text))
     problems: list[tuple[int, str]] = []
     global_args: list[Arg] = []
     stages: list[Stage] = []
@@ -233,7 +352,7 @@ def parse(text: str) -> ParsedDockerfile:
         if current is not None:
             stages.append(replace(current, instructions=tuple(body)))
 
-    for item in structure:
+    for item in structure_:
         keyword = str(item["instruction"]).upper()
         line = int(str(item["startline"])) + 1
         value = str(item.get("value", ""))
@@ -265,31 +384,78 @@ def parse(text: str) -> ParsedDockerfile:
         else:
             body.append(Instruction(keyword, value, line))
     close()
-    if not stages and not problems and structure:
+    if not stages and not problems and structure_:
         problems.append((1, "no FROM instruction: this Dockerfile builds nothing"))
     return ParsedDockerfile(tuple(global_args), tuple(stages), tuple(problems), tuple(from_values))
 
 
-def stage_args(
-    stage: Stage, df: ParsedDockerfile, overrides: Mapping[str, str], before_line: int = 0
-) -> dict[str, str]:
-    """Variables visible in a stage (before `before_line` if given): redeclared global ARGs,
-    stage ARGs with a default or a build arg, ENV values."""
-    glob = df.global_defaults(overrides)
-    values: dict[str, str] = {}
-    for ins in stage.instructions:
-        if before_line and ins.line >= before_line:
-            break
+class StageScope:
+    """The variables visible in a stage, instruction by instruction: redeclared global ARGs,
+    stage ARGs with a default or a build arg, ENV values.
+
+    `before(line)` only moves forward, so walking a stage's COPY lines costs one pass over the
+    stage, not one pass per COPY.
+    """
+
+    def __init__(self, stage: Stage, df: ParsedDockerfile, overrides: Mapping[str, str]) -> None:
+        self._instructions = stage.instructions
+        self._overrides = overrides
+        self._glob = df._defaults(overrides)
+        self._values: dict[str, str] = {}
+        self._view = MappingProxyType(self._values)
+        self._next = 0
+
+    def before(self, line: int = 0) -> Mapping[str, str]:
+        """The variables set before `line` (0: the whole stage); a live view, copy to keep it."""
+        while self._next < len(self._instructions):
+            ins = self._instructions[self._next]
+            if line and ins.line >= line:
+                break
+            self._apply(ins)
+            self._next += 1
+        return self._view
+
+    def with_globals(self, line: int = 0) -> Mapping[str, str]:
+        """`before(line)` laid over the global ARG defaults, without copying either."""
+        return _Layers(self.before(line), self._glob)
+
+    def _apply(self, ins: Instruction) -> None:
+        values = self._values
         if ins.keyword == "ARG":
             for name, default in parse_assignments(ins.value, False):
-                value = overrides.get(name, default if default is not None else glob.get(name))
+                fallback = default if default is not None else self._glob.get(name)
+                value = self._overrides.get(name, fallback)
                 if value is not None:
                     values[name] = _expand(value, values)
         elif ins.keyword == "ENV":
             for name, env_value in parse_assignments(ins.value, True):
                 if env_value is not None:
                     values[name] = _expand(env_value, values)
-    return values
+
+
+class _Layers(Mapping[str, str]):
+    """Two mappings read as one, `top` first."""
+
+    def __init__(self, top: Mapping[str, str], under: Mapping[str, str]) -> None:
+        self._top, self._under = top, under
+
+    def __getitem__(self, key: str) -> str:
+        return self._top[key] if key in self._top else self._under[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._top
+        yield from (key for key in self._under if key not in self._top)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def stage_args(
+    stage: Stage, df: ParsedDockerfile, overrides: Mapping[str, str], before_line: int = 0
+) -> dict[str, str]:
+    """Variables visible in a stage (before `before_line` if given); see `StageScope`, which
+    a caller asking line after line should use instead."""
+    return dict(StageScope(stage, df, overrides).before(before_line))
 
 
 def _expand(value: str, values: Mapping[str, str]) -> str:
@@ -303,11 +469,13 @@ __all__ = [
     "Instruction",
     "ParsedDockerfile",
     "Stage",
+    "StageScope",
     "parse",
     "parse_assignments",
     "split_flags",
     "split_words",
     "stage_args",
+    "stage_index",
     "substitute",
     "variables",
 ]

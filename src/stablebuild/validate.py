@@ -20,13 +20,16 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
-from stablebuild import __version__
+from stablebuild import __version__, textfile
 from stablebuild.audit.requirements import RequirementsReader, pins_of
+from stablebuild.buildargs import masked, redactor_for
 from stablebuild.cache import ValidationCache, check_from_json, check_to_json, digest
 from stablebuild.checks import judge
-from stablebuild.checks.inputs import EngineFacts, ImageMeta, RunOutcome
+from stablebuild.checks.inputs import EngineFacts, ImageMeta, InterpreterFacts, RunOutcome
+from stablebuild.checks.interpreter import probe_result
 from stablebuild.diagnose import diagnose_build_log
 from stablebuild.engine import Engine
+from stablebuild.engine.archive import interpreter_facts
 from stablebuild.engine.build import BuildRequest, build
 from stablebuild.engine.cleanup import remove_containers
 from stablebuild.engine.containers import image_meta, run_locked, trial_run
@@ -46,9 +49,9 @@ from stablebuild.report.model import (
     BuildOutcome,
     BuildStatus,
     CheckResult,
-    CheckStatus,
     ImageReport,
     Report,
+    redact_image,
 )
 
 
@@ -82,11 +85,9 @@ def manifest_pins(manifest: Manifest) -> dict[str, str]:
     """Exact pins from the manifest's requirements files (following -r/-c includes)."""
 
     def read(rel: str) -> str | None:
-        path = manifest.root / rel
-        try:
-            return path.read_text(encoding="utf-8")
-        except OSError:
-            return None
+        # Bounded, and never outside the stack: `-r /etc/passwd` or a FIFO must not be read.
+        text = textfile.read_text(manifest.root / rel, root=manifest.root)
+        return None if isinstance(text, textfile.Unreadable) else text
 
     reader = RequirementsReader(read)
     files = []
@@ -141,6 +142,7 @@ class Validation:
             started_at=_now(),
             complete=False,
             profile=manifest.profile,
+            manifest=str(manifest.path),
             engine={
                 "server_version": engine.info.get("ServerVersion"),
                 "api_version": engine.api_version,
@@ -234,13 +236,17 @@ class Validation:
         assert outcome.image_id is not None
         meta = image_meta(self.engine, outcome.image_id, outcome.seconds)
         outcome.size_bytes, outcome.layers = meta.size_bytes, meta.layers
-        facts, probe_error = self._probe(spec, outcome.image_id)
+        facts, probe_error, could_not_exec = self._probe(spec, outcome.image_id)
+        found = self._interpreter(spec, outcome.image_id, meta) if could_not_exec else None
         run = self._trial(spec, outcome.image_id) if spec.run is not None else None
-        checks = self._judge(spec, facts, meta, run)
+        checks = self._judge(spec, facts, meta, run, found)
         if probe_error:
-            checks.insert(0, _probe_error_result(probe_error))
+            checks.insert(0, probe_result(probe_error, checks))
         self.observer(Event(spec.name, "checks-done", f"{len(checks)} checks"))
-        return ImageReport(spec.name, outcome, checks, facts=facts)
+        if found is not None:
+            facts = {"interpreter": found.to_json()}
+        redactor = redactor_for(self._args(spec), spec.secret_args)
+        return redact_image(ImageReport(spec.name, outcome, checks, facts=facts), redactor)
 
     def _args(self, spec: ImageSpec) -> dict[str, str]:
         return {**spec.args, **self.options.extra_args}
@@ -304,6 +310,7 @@ class Validation:
                 "org.stablebuild.stack": self.manifest.name,
                 "org.stablebuild.image": spec.name,
             },
+            secret_args=spec.secret_args,
         )
         outcome = self._build_with_trust(spec, request)
         if self.cache and inputs and outcome.status is BuildStatus.BUILT and outcome.image_id:
@@ -315,7 +322,12 @@ class Validation:
             return build(self.engine, request, self.observer)
         try:
             plan = plan_trust(
-                self.engine, spec.dockerfile, spec.target, dict(request.args), self.ca_bundle
+                self.engine,
+                spec.dockerfile,
+                spec.target,
+                dict(request.args),
+                self.ca_bundle,
+                request.redactor,
             )
         except EngineError as exc:
             return BuildOutcome(BuildStatus.FAILED, error=exc.message, log=[exc.message])
@@ -335,6 +347,7 @@ class Validation:
             spec,
             dockerfile=Path(os.path.relpath(spec.dockerfile, root)),
             context=Path(os.path.relpath(spec.context, root)),
+            args=masked(spec.args, spec.secret_args),  # the image id already holds their effect
         )
         return digest(
             image_id,
@@ -348,8 +361,12 @@ class Validation:
             self.options.require_gpu,
         )
 
-    def _probe(self, spec: ImageSpec, image_id: str) -> tuple[dict[str, Any] | None, str | None]:
-        """Run the probe under the image's interpreter; fall back to python3 if it cannot exec."""
+    def _probe(
+        self, spec: ImageSpec, image_id: str
+    ) -> tuple[dict[str, Any] | None, str | None, bool]:
+        """Run the probe under the image's interpreter; fall back to python3 if it cannot exec.
+
+        Facts, or why there are none and whether no interpreter could even be started."""
         self.observer(Event(spec.name, "probe-start"))
         request = request_json(request_for(spec, self.engine_facts))
         gpu = spec.gpu is not None and self.engine_facts.gpu_requested
@@ -366,16 +383,26 @@ class Validation:
             facts = parse_output(result.stdout)
             if facts is not None:
                 self.observer(Event(spec.name, "probe-done"))
-                return facts, None
+                return facts, None, False
             if result.timed_out:
-                return None, f"probe did not finish within {self.options.probe_timeout:g} s"
+                return None, f"probe did not finish within {self.options.probe_timeout:g} s", False
             last_error = result.start_error or (
                 f"{interpreter} exited {result.exit_code}: "
                 + (result.stderr.strip().splitlines() or ["no output"])[-1]
             )
             if not result.could_not_exec:
                 break
-        return None, f"the probe could not run in the image: {last_error}"
+        return None, f"the probe could not run in the image: {last_error}", result.could_not_exec
+
+    def _interpreter(self, spec: ImageSpec, image_id: str, meta: ImageMeta) -> InterpreterFacts:
+        """The interpreter as the image's files show it: nothing runs, there may be no Python."""
+        return interpreter_facts(
+            self.engine,
+            image_id,
+            spec.interpreter,
+            run_id=self.run_id,
+            search_path=meta.env.get("PATH"),
+        )
 
     def _trial(self, spec: ImageSpec, image_id: str) -> RunOutcome:
         assert spec.run is not None
@@ -397,6 +424,7 @@ class Validation:
         facts: dict[str, Any] | None,
         meta: ImageMeta,
         run: RunOutcome | None,
+        interpreter: InterpreterFacts | None = None,
     ) -> list[CheckResult]:
         return judge(
             spec,
@@ -408,11 +436,8 @@ class Validation:
             engine=self.engine_facts,
             require_gpu=self.options.require_gpu,
             run=run,
+            interpreter=interpreter,
         )
-
-
-def _probe_error_result(message: str) -> CheckResult:
-    return CheckResult("probe", "probe", CheckStatus.ERROR, message)
 
 
 def validate(

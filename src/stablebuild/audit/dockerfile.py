@@ -22,14 +22,16 @@ from stablebuild.audit.dockerignore import DockerIgnore, clean, go_match, has_ma
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.buildargs import looks_secret
 from stablebuild.stages import (
     PLATFORM_ARGS,
     ParsedDockerfile,
     Stage,
+    StageScope,
     parse,
     parse_assignments,
     split_flags,
-    stage_args,
+    stage_index,
     substitute,
     variables,
 )
@@ -127,6 +129,7 @@ class _Audit:
             for stage in self.df.stages:
                 out += self.copies(stage, use)
             out += self.final_stage(final, use)
+            out += self.secrets_kept(final, use)
         return out
 
     # SB401 -------------------------------------------------------------------------------
@@ -163,14 +166,15 @@ class _Audit:
     # SB402 SB403 SB404 SB408 ------------------------------------------------------------
     def copies(self, stage: Stage, use: BuildUse) -> list[Finding]:
         out: list[Finding] = []
+        scope = StageScope(stage, self.df, use.args)  # one pass per stage, not one per COPY
         for ins in stage.instructions:
             if ins.keyword not in ("COPY", "ADD"):
                 continue
             flags, words = split_flags(ins.value)
             sources = words[:-1]
-            values = stage_args(stage, self.df, use.args, ins.line)
+            values = scope.before(ins.line)
             if "from" in flags:
-                ref = substitute(flags["from"], {**self.df.global_defaults(use.args), **values})
+                ref = substitute(flags["from"], scope.with_globals(ins.line))
                 if ref is None:
                     continue
                 source = self.copy_source(stage, ref, ins.line)
@@ -186,8 +190,9 @@ class _Audit:
     def copy_source(self, stage: Stage, ref: str, line: int) -> Stage | str | Finding:
         """The stage (or image reference) `--from=ref` reads, or an SB404 finding."""
         if ref.isdigit():
-            if int(ref) < stage.index:
-                return self.df.stages[int(ref)]
+            index = stage_index(ref)
+            if index is not None and index < stage.index:
+                return self.df.stages[index]
             msg = f"COPY --from={ref}: stage index {ref} is not an earlier stage"
         elif any(c in ref for c in "/:@"):
             return ref
@@ -308,6 +313,47 @@ class _Audit:
             hint = "compile in a builder stage and copy the result, or purge them in the same RUN"
             out.append(self.finding("SB407", Severity.WARNING, line, msg, hint))
         return out
+
+    # SB410 ------------------------------------------------------------------------------
+    def secrets_kept(self, final: Stage, use: BuildUse) -> list[Finding]:
+        """ARG and ENV named like secrets in the final image's chain: their values stay in it.
+
+        NOTE: only the final chain: a builder stage's ARG and ENV do not reach the shipped
+        image (the multi-stage way to use a credential), so flagging them would be noise.
+        """
+        out: list[Finding] = []
+        for stage in self.df.chain(final, use.args):
+            for index, ins in enumerate(stage.instructions):
+                if ins.keyword not in ("ARG", "ENV"):
+                    continue
+                env = ins.keyword == "ENV"
+                later = stage.instructions[index + 1 :]
+                for name, value in parse_assignments(ins.value, legacy_space=env):
+                    if not looks_secret(name):
+                        continue
+                    if env and not value:
+                        continue  # an empty placeholder filled at run time holds nothing
+                    if not env and not any(i.keyword == "RUN" for i in later):
+                        continue  # no RUN records it in the history
+                    out.append(self.finding("SB410", Severity.WARNING, ins.line, *_kept(name, env)))
+        return out
+
+
+def _kept(name: str, env: bool) -> tuple[str, str]:
+    """The SB410 message and hint for a secret-looking ARG (env=False) or ENV."""
+    mount = f"`RUN --mount=type=secret,id={name.lower()} ...` (BuildKit build secrets)"
+    if env:
+        return (
+            f"ENV {name} looks like a secret: its value is stored in the image's config, "
+            "where `docker inspect` and every container started from the image show it",
+            f"pass it at run time (`docker run -e {name}`, compose `environment:` or "
+            f"`secrets:`); if the build needs it, use {mount}",
+        )
+    return (
+        f"ARG {name} looks like a secret: its value is recorded in the image history "
+        "(`docker history` shows it on every later RUN of the stage)",
+        f"use {mount} instead of a build arg, or pass it to the container at run time",
+    )
 
 
 def _guesses(rel: Path) -> list[Path]:

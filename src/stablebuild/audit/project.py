@@ -1,4 +1,10 @@
-"""The files an audit looks at, discovered once: nothing is executed, nothing is written."""
+"""The files an audit looks at, discovered once: nothing is executed, nothing is written.
+
+Nothing outside the audited root is read: a symlinked folder is not followed (one that leads
+outside is a finding naming where), and every file is read through `stablebuild.textfile`, so a
+FIFO, a device, a file larger than 5 MiB or a path leading outside the root is a finding with the
+reason, never a hang, a memory blow-up or a host file in the report.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from pathlib import Path
 
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.manifest.model import Manifest
+from stablebuild.textfile import MAX_BYTES, Unreadable, Why, read_text, resolve
 
 SKIP_DIRS = {
     ".git",
@@ -25,8 +32,17 @@ SKIP_DIRS = {
     "dist",
     ".eggs",
 }
-MAX_BYTES = 5 * 1024 * 1024
 MANIFEST_NAMES = ("stablebuild.yml", "stablebuild.yaml")
+
+
+# Which finding a file that cannot be read gives; anything not listed is SB001.
+UNREADABLE_RULES = {Why.OUTSIDE: "SB002", Why.SPECIAL: "SB003"}
+_HINTS = {
+    "SB001": "fix the file's permissions or content, or exclude it in audit.exclude",
+    "SB002": "the audit reads nothing outside the audited folder: put the file itself in the "
+    "repository, or exclude the path in audit.exclude",
+    "SB003": "replace it by a regular file, or exclude the path in audit.exclude",
+}
 
 
 @dataclass
@@ -34,20 +50,21 @@ class Project:
     """A repository under audit: its root, its manifest if any, and every file worth reading.
 
     Folders holding their own stablebuild.yml are other stacks and are left out, as are the
-    manifest's `audit.exclude` patterns.
+    manifest's `audit.exclude` patterns. Symlinked folders are not followed.
     """
 
     root: Path
     manifest: Manifest | None = None
     files: list[Path] = field(default_factory=list)  # relative to root
     read_problems: list[Finding] = field(default_factory=list)
-    _texts: dict[Path, str | None] = field(default_factory=dict)
+    _texts: dict[Path, str | Unreadable] = field(default_factory=dict)
 
     @classmethod
     def discover(cls, root: Path, manifest: Manifest | None = None) -> Project:
-        root = root.resolve()
+        root = Path(os.path.realpath(root))  # Path.resolve raises on a symlink loop
         exclude = manifest.audit.exclude if manifest else ()
         files: list[Path] = []
+        problems: list[Finding] = []
         for dirpath, dirnames, filenames in os.walk(root):
             here = Path(dirpath)
             rel_dir = here.relative_to(root)
@@ -56,7 +73,14 @@ class Project:
                 rel = (rel_dir / d).as_posix()
                 if d in SKIP_DIRS or _excluded(rel, exclude):
                     continue
-                if any((here / d / m).is_file() for m in MANIFEST_NAMES):
+                if os.path.islink(here / d):
+                    # NOTE: os.walk does not follow it either; one leading outside is said aloud.
+                    where = resolve(here / d, root)
+                    if isinstance(where, Unreadable) and where.why is Why.OUTSIDE:
+                        message = where.reason.replace("; not read", "; not followed")
+                        problems.append(_finding("SB002", rel_dir / d, message))
+                    continue
+                if any(os.path.isfile(here / d / m) for m in MANIFEST_NAMES):
                     continue  # another stack: audit it on its own
                 keep.append(d)
             dirnames[:] = keep
@@ -64,7 +88,7 @@ class Project:
                 rel_file = rel_dir / name
                 if not _excluded(rel_file.as_posix(), exclude):
                     files.append(rel_file)
-        return cls(root=root, manifest=manifest, files=files)
+        return cls(root=root, manifest=manifest, files=files, read_problems=problems)
 
     def matching(self, *patterns: str) -> list[Path]:
         """Files whose name (or relative path) matches one of the glob patterns."""
@@ -74,36 +98,39 @@ class Project:
             if any(fnmatch.fnmatch(f.name, p) or fnmatch.fnmatch(f.as_posix(), p) for p in patterns)
         ]
 
+    def read(self, rel: Path) -> str | Unreadable:
+        """The file's text, or why it was not read (a finding is recorded once for it).
+
+        Only a regular file inside the root, at most 5 MiB, without NUL bytes, is read; bytes
+        that are not UTF-8 are replaced and a leading byte order mark is dropped.
+        """
+        if rel not in self._texts:
+            value = read_text(self.root / rel, root=self.root, limit=MAX_BYTES)
+            if isinstance(value, Unreadable):
+                rule = UNREADABLE_RULES.get(value.why, "SB001")
+                self.read_problems.append(_finding(rule, rel, value.reason, value.line))
+            self._texts[rel] = value
+        return self._texts[rel]
+
     def text(self, rel: Path) -> str | None:
         """The file's text, or None (with a finding recorded once) when it cannot be read."""
-        if rel in self._texts:
-            return self._texts[rel]
-        path = self.root / rel
-        value: str | None = None
-        try:
-            data = path.read_bytes()
-            if len(data) > MAX_BYTES:
-                self._problem(rel, f"file is larger than {MAX_BYTES // 1024**2} MiB; not read")
-            elif b"\0" in data[:8192]:
-                self._problem(rel, "binary file where text was expected; not read")
-            else:
-                value = data.decode("utf-8", errors="replace")
-        except OSError as exc:
-            self._problem(rel, f"cannot read: {exc.strerror or exc}")
-        self._texts[rel] = value
+        value = self.read(rel)
+        return None if isinstance(value, Unreadable) else value
+
+    def quiet_text(self, rel: Path, limit: int = MAX_BYTES) -> str | None:
+        """The file's text under the same bounds as `text` (or a smaller `limit`), but no
+        finding when it cannot be read: for files only looked at for evidence (`.gitignore`,
+        a `.env.gpg` beside compose)."""
+        value = self._texts.get(rel)
+        if value is None:
+            value = read_text(self.root / rel, root=self.root, limit=min(limit, MAX_BYTES))
+        if isinstance(value, Unreadable) or len(value) > limit:
+            return None
         return value
 
-    def _problem(self, rel: Path, message: str) -> None:
-        self.read_problems.append(
-            Finding(
-                "SB001",
-                Severity.WARNING,
-                rel.as_posix(),
-                None,
-                message,
-                "fix the file's permissions or content, or exclude it in audit.exclude",
-            )
-        )
+
+def _finding(rule: str, rel: Path, message: str, line: int | None = None) -> Finding:
+    return Finding(rule, Severity.WARNING, rel.as_posix(), line, message, _HINTS[rule])
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:

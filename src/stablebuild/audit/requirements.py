@@ -8,9 +8,9 @@ learn the versions an image must honour.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
-import shlex
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +19,17 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from stablebuild import shellwords
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.project import Project
+from stablebuild.textfile import Unreadable, Why
 
-ReadText = Callable[[str], "str | None"]  # relative posix path -> text, or None if unreadable
+# relative posix path -> text, or why it was not read (None: it does not exist)
+ReadText = Callable[[str], "str | Unreadable | None"]
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+# pip's `(^|\s+)#.*$` backtracks over every run of spaces (quadratic on a 1 MB line); a `#`
+# that starts the line or follows a space is the same comment, found in linear time.
+_COMMENT = re.compile(r"(?:^|(?<=\s))#.*$")
 _EGG = re.compile(r"#egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 _INCLUDE = {"-r": "requirement", "--requirement": "requirement"}
 _INCLUDE |= {"-c": "constraint", "--constraint": "constraint"}
@@ -86,6 +91,7 @@ class RequirementsFile:
     options: tuple[PipOption, ...] = ()
     findings: tuple[Finding, ...] = ()
     readable: bool = True
+    unreadable: Unreadable | None = None  # why it was not read, when it exists
 
     @property
     def pins(self) -> dict[str, str]:
@@ -104,75 +110,93 @@ class RequirementsReader:
         key = posixpath.normpath(path)
         if key not in self._files:
             text = self._read(key)
-            if text is None:
-                self._files[key] = RequirementsFile(key, readable=False)
+            if text is None or isinstance(text, Unreadable):
+                self._files[key] = RequirementsFile(key, readable=False, unreadable=text)
             else:
                 self._files[key] = parse_text(text, key, constraint=constraint)
         return self._files[key]
 
     def closure(self, path: str) -> tuple[list[RequirementsFile], list[Finding]]:
-        """The file and every file it includes, depth first, each once; include problems."""
+        """The file and every file it includes, depth first, each once; include problems.
+
+        NOTE: walked with an explicit stack: a chain of 2,000 `-r` includes is as deep as
+        Python's recursion limit."""
         seen: dict[str, RequirementsFile] = {}
         problems: list[Finding] = []
-        self._walk(posixpath.normpath(path), False, [], seen, problems)
-        return list(seen.values()), problems
-
-    def _walk(
-        self,
-        path: str,
-        constraint: bool,
-        stack: list[str],
-        seen: dict[str, RequirementsFile],
-        problems: list[Finding],
-    ) -> None:
-        parsed = self.file(path, constraint=constraint)
-        seen[path] = parsed
-        for inc in parsed.includes:
-            if inc.target in stack or inc.target == path:
-                cycle = " -> ".join([*stack[stack.index(inc.target) :], path, inc.target])
-                if inc.target == path:
-                    cycle = f"{path} -> {path}"
-                members = frozenset(cycle.split(" -> "))
-                if members in self._cycles:
-                    continue
-                self._cycles.add(members)
-                problems.append(
-                    _finding("SB207", Severity.ERROR, inc, f"include cycle: {cycle}", _CYCLE_HINT)
-                )
+        start = posixpath.normpath(path)
+        seen[start] = self.file(start)
+        # Each frame: the file, whether it is read as constraints, and its next include.
+        frames: list[tuple[str, bool, int]] = [(start, False, 0)]
+        open_paths = {start}
+        while frames:
+            current, constraint, index = frames[-1]
+            includes = seen[current].includes
+            if index >= len(includes):
+                frames.pop()
+                open_paths.discard(current)
+                continue
+            frames[-1] = (current, constraint, index + 1)
+            inc = includes[index]
+            if inc.target in open_paths:
+                self._cycle(inc, [frame[0] for frame in frames], problems)
                 continue
             if inc.target in seen:
                 continue
-            if inc.target.startswith("../") or "://" in inc.target:
-                problems.append(
-                    _finding(
-                        "SB206",
-                        Severity.INFO,
-                        inc,
-                        f"include {inc.target} lies outside the audited folder; not followed",
-                        "audit from a folder that holds every requirements file",
-                    )
-                )
+            if _outside(inc.target):
+                where = f"include {inc.target} lies outside the audited folder; not followed"
+                problems.append(_outside_finding(inc, where))
                 continue
-            target = self.file(inc.target, constraint=constraint or inc.kind == "constraint")
+            as_constraint = constraint or inc.kind == "constraint"
+            target = self.file(inc.target, constraint=as_constraint)
+            seen[inc.target] = target
             if not target.readable:
-                problems.append(
-                    _finding(
-                        "SB206",
-                        Severity.ERROR,
-                        inc,
-                        f"{'-c' if inc.kind == 'constraint' else '-r'} {inc.target}: "
-                        "pip cannot open this requirements file",
-                        "fix the path; includes are relative to the including file",
-                    )
-                )
-                seen[inc.target] = target
+                problems.append(_unreadable_finding(inc, target.unreadable))
                 continue
-            self._walk(
-                inc.target, constraint or inc.kind == "constraint", [*stack, path], seen, problems
-            )
+            frames.append((inc.target, as_constraint, 0))
+            open_paths.add(inc.target)
+        return list(seen.values()), problems
+
+    def _cycle(self, inc: Include, open_paths: list[str], problems: list[Finding]) -> None:
+        """An include back to a file still being walked: one SB207 per cycle, from any root."""
+        path = open_paths[-1]
+        if inc.target == path:
+            cycle = f"{path} -> {path}"
+        else:
+            cycle = " -> ".join([*open_paths[open_paths.index(inc.target) :], inc.target])
+        members = frozenset(cycle.split(" -> "))
+        if members in self._cycles:
+            return
+        self._cycles.add(members)
+        message = f"include cycle: {cycle}"
+        problems.append(_finding("SB207", Severity.ERROR, inc, message, _CYCLE_HINT))
 
 
 _CYCLE_HINT = "remove one of the includes; pip follows -r/-c without cycle detection"
+
+
+def _outside(target: str) -> bool:
+    """An include the audit must not follow: absolute, above the root, or a URL."""
+    return target.startswith("/") or target == ".." or target.startswith("../") or "://" in target
+
+
+def _outside_finding(inc: Include, message: str) -> Finding:
+    hint = "audit from a folder that holds every requirements file"
+    return _finding("SB206", Severity.INFO, inc, message, hint)
+
+
+def _unreadable_finding(inc: Include, why: Unreadable | None) -> Finding:
+    if why is not None and why.why is Why.OUTSIDE:  # a symlink inside the root leading out
+        reason = why.reason.removesuffix("; not read")
+        return _outside_finding(inc, f"include {inc.target}: {reason}; not followed")
+    flag = "-c" if inc.kind == "constraint" else "-r"
+    reason = "pip cannot open this requirements file" if why is None else why.reason
+    return _finding(
+        "SB206",
+        Severity.ERROR,
+        inc,
+        f"{flag} {inc.target}: {reason}",
+        "fix the path; includes are relative to the including file",
+    )
 
 
 def parse_requirements(project: Project, rel_path: str | Path) -> RequirementsFile:
@@ -181,11 +205,11 @@ def parse_requirements(project: Project, rel_path: str | Path) -> RequirementsFi
 
 
 def project_reader(project: Project) -> ReadText:
-    def read(rel: str) -> str | None:
+    def read(rel: str) -> str | Unreadable | None:
         path = Path(rel)
-        if not (project.root / path).is_file():
+        if not os.path.lexists(project.root / path):
             return None
-        return project.text(path)
+        return project.read(path)
 
     return read
 
@@ -210,7 +234,7 @@ def logical_lines(text: str) -> Iterator[tuple[int, str]]:
     for number, physical in enumerate(text.splitlines(), start=1):
         if not parts:
             start = number
-        if physical.endswith("\\") and not _COMMENT.match(physical):
+        if physical.endswith("\\") and not physical.lstrip().startswith("#"):
             parts.append(physical[:-1])
             continue
         parts.append(physical)
@@ -252,7 +276,7 @@ def _option_line(
     findings: list[Finding],
 ) -> None:
     try:
-        tokens = shlex.split(line)
+        tokens = shellwords.split(line)
     except ValueError as exc:
         findings.append(_malformed(path, number, line, str(exc)))
         return

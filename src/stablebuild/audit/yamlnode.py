@@ -2,11 +2,18 @@
 
 Nodes rather than Python objects also sidestep YAML 1.1 surprises (GitHub's `on:` key would load
 as the boolean True). Merge keys (`<<: *anchor`) are honoured.
+
+The text is composed within `yamlbounds`' limits (nesting, values after alias expansion, no alias
+cycles), so the walks here and in the rule modules always end, and end soon.
 """
 
 from __future__ import annotations
 
+import weakref
+
 import yaml
+
+from stablebuild import yamlbounds
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -23,7 +30,7 @@ class YamlProblem(Exception):
 def compose(text: str) -> yaml.Node | None:
     """The document's root node (None for an empty file); raises YamlProblem if it won't parse."""
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yamlbounds.compose(text, _Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -42,12 +49,18 @@ def scalar(node: yaml.Node | None) -> str | None:
     return None
 
 
-def items(node: yaml.Node | None) -> list[tuple[str, yaml.Node, yaml.Node]]:
-    """A mapping's (key, key node, value node) triples; merged keys first, own keys override."""
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    merged: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
-    own: dict[str, tuple[str, yaml.Node, yaml.Node]] = {}
+Entry = tuple[str, yaml.Node, yaml.Node]
+# NOTE: a mapping's entries, merges resolved, kept per node: rules ask `get` for one key after
+# another, and a mapping reached through many aliases must not be merged again each time.
+_ENTRIES: weakref.WeakKeyDictionary[yaml.Node, dict[str, Entry]] = weakref.WeakKeyDictionary()
+
+
+def _entries(node: yaml.MappingNode) -> dict[str, Entry]:
+    known = _ENTRIES.get(node)
+    if known is not None:
+        return known
+    merged: dict[str, Entry] = {}
+    own: dict[str, Entry] = {}
     for key_node, value_node in node.value:
         key = scalar(key_node)
         if key is None:
@@ -57,19 +70,29 @@ def items(node: yaml.Node | None) -> list[tuple[str, yaml.Node, yaml.Node]]:
                 value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
             )
             for source in sources:
-                for entry in items(source):
-                    merged.setdefault(entry[0], entry)
+                if isinstance(source, yaml.MappingNode):
+                    for name, entry in _entries(source).items():
+                        merged.setdefault(name, entry)
         else:
             own[key] = (key, key_node, value_node)
-    return list({**merged, **own}.values())
+    entries = {**merged, **own}
+    _ENTRIES[node] = entries
+    return entries
+
+
+def items(node: yaml.Node | None) -> list[Entry]:
+    """A mapping's (key, key node, value node) triples; merged keys first, own keys override."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    return list(_entries(node).values())
 
 
 def get(node: yaml.Node | None, key: str) -> tuple[yaml.Node, yaml.Node] | None:
     """(key node, value node) for `key` in a mapping, or None."""
-    for name, key_node, value_node in items(node):
-        if name == key:
-            return key_node, value_node
-    return None
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    found = _entries(node).get(key)
+    return (found[1], found[2]) if found is not None else None
 
 
 def value(node: yaml.Node | None, key: str) -> yaml.Node | None:

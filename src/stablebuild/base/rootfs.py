@@ -7,6 +7,7 @@ it is rebuilt only when missing (or when asked to).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +25,23 @@ from stablebuild.errors import BootstrapError
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 CA_PATH = "/usr/local/share/stablebuild/ca-bundle.crt"
 LABEL_BASE = "org.stablebuild.base"
+# NOTE: the suite and packages are written into `docker import` changes (Dockerfile lines) and
+# sources.list, the mirror into sources.list: each must be one plain word.
+_SUITE = re.compile(r"[a-z][a-z0-9.-]*")
+_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+_MIRROR = re.compile(r"(?:https?|file)://[^\s\x00-\x1f\x7f]+")
+
+
+def spec_problem(spec: BaseSpec) -> str | None:
+    """Why `spec` cannot be bootstrapped as given (a value that is not one plain word), or None."""
+    if not _SUITE.fullmatch(spec.suite):
+        return f"suite {spec.suite!r} is not a Debian suite name (e.g. bookworm)"
+    for package in spec.packages:
+        if not _PACKAGE.fullmatch(package):
+            return f"{package!r} is not a Debian package name"
+    if not _MIRROR.fullmatch(spec.mirror):
+        return f"mirror {spec.mirror!r} is not an http(s):// or file:// URL without spaces"
+    return None
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,9 @@ def _find_image(engine: Engine, tag: str) -> str | None:
 
 def bootstrap(engine: Engine, spec: BaseSpec) -> BaseImage:
     """debootstrap `spec.suite` into a temporary folder and import it as `spec.tag`."""
+    problem = spec_problem(spec)
+    if problem is not None:
+        raise BootstrapError(problem, "fix the value and run again")
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:
         raise BootstrapError(

@@ -9,7 +9,11 @@ from stablebuild.cli.app import app
 
 
 def main() -> None:
-    app()
+    """The program, for installs whose console script still names `stablebuild.cli:main`
+    (the entry point is now `stablebuild.__main__:main`, which loads this module later)."""
+    from stablebuild.__main__ import main as program
+
+    program()
 
 
 __all__ = ["app", "main"]

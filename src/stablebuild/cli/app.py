@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from stablebuild import __version__
+from stablebuild import __version__, interrupt, outputs
 from stablebuild.errors import (
     EngineUnavailable,
     ManifestError,
@@ -20,10 +22,15 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ENGINE = 3
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
+# `-h` as well as `--help`, on every command (click passes it down to each sub-command).
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
-# Diagnostics go to stderr so that stdout stays clean for `--format json`.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Enum)
+
+# Diagnostics go to stderr so that stdout stays clean for `--format json`; no emoji codes:
+# a path such as `a:x:b` must print as written.
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def exit_code_for(exc: StablebuildError) -> int:
@@ -51,7 +58,8 @@ class StablebuildGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            with interrupt.raising():
+                return super().invoke(ctx)
         except StablebuildError as exc:
             report_error(exc)
             raise typer.Exit(exit_code_for(exc)) from None
@@ -62,12 +70,17 @@ class StablebuildGroup(TyperGroup):
 
 app = typer.Typer(
     cls=StablebuildGroup,
+    context_settings=CONTEXT,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     help="Audit, build and check the Docker images of a Python service before they break.",
 )
-base_app = typer.Typer(no_args_is_help=True, help="Air-gapped base images (debootstrap + import).")
+base_app = typer.Typer(
+    context_settings=CONTEXT,
+    no_args_is_help=True,
+    help="Air-gapped base images (debootstrap + import).",
+)
 app.add_typer(base_app, name="base")
 
 
@@ -85,3 +98,25 @@ def root(
     ] = False,
 ) -> None:
     """stablebuild: catch broken Docker builds of Python services before they ship."""
+
+
+def write_outputs(targets: Sequence[outputs.OutputTarget[F]], render: Callable[[F], str]) -> bool:
+    """Write every `-o` target; one that fails is named on stderr and the rest still written.
+
+    Returns False when any failed: the caller still prints the report on stdout, then exits
+    with `output_exit_code`.
+    """
+    written, failures = outputs.write_targets(targets, render)
+    for target in written:
+        err.print(f"report written to {target.describe()}", markup=False)
+    for failure in failures:
+        err.print(f"error: {failure}", markup=False)
+    if failures:
+        err.print("hint: the report is on stdout and in every other file named", markup=False)
+    return not failures
+
+
+def output_exit_code(code: int) -> int:
+    """The exit code when a report file could not be written: 2 (a usage problem), unless the
+    run's own code says more (3 engine lost, 130 interrupted)."""
+    return max(code, EXIT_USAGE)

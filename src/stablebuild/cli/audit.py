@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from stablebuild import atomic
 from stablebuild.audit.options import DEFAULT_INDEX_URL, AuditFormat, AuditOptions, FailOn
-from stablebuild.cli.app import app, err
+from stablebuild.cli import values
+from stablebuild.cli.app import app, output_exit_code, write_outputs
 from stablebuild.errors import UsageError
+from stablebuild.outputs import parse_targets
 
 if TYPE_CHECKING:
     from stablebuild.manifest.model import Manifest
@@ -20,13 +21,23 @@ if TYPE_CHECKING:
 @app.command()
 def audit(
     directory: Annotated[
-        Path, typer.Argument(help="The repository (or stack folder) to audit.")
+        Path,
+        typer.Argument(
+            callback=values.existing_folder, help="The repository (or stack folder) to audit."
+        ),
     ] = Path("."),
     output_format: Annotated[
-        AuditFormat, typer.Option("--format", help="Output format.")
-    ] = AuditFormat.TABLE,
+        AuditFormat | None,
+        typer.Option("--format", help="Report format on stdout (default: table)."),
+    ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")
+        list[str] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write FORMAT:PATH (repeatable); a plain PATH takes its format from its "
+            "suffix (.json, .md, .sarif), else from --format.",
+        ),
     ] = None,
     fail_on: Annotated[
         FailOn, typer.Option(help="Exit 1 when a finding is at least this severe.")
@@ -35,44 +46,57 @@ def audit(
         bool, typer.Option(help="Use only cached package-index answers; no network.")
     ] = False,
     index_url: Annotated[
-        str, typer.Option(help="PEP 691 simple API root (a mirror).")
+        str, typer.Option(callback=values.url, help="PEP 691 simple API root (a mirror).")
     ] = DEFAULT_INDEX_URL,
     vuln_db: Annotated[
         Path | None,
-        typer.Option(help="Local vulnerability database (safety's insecure_full.json)."),
+        typer.Option(
+            callback=values.existing_file,
+            help="Local vulnerability database (safety's insecure_full.json).",
+        ),
     ] = None,
     online_vulns: Annotated[
         bool, typer.Option(help="Fetch the public vulnerability database when reachable.")
     ] = False,
     python: Annotated[
         list[str] | None,
-        typer.Option("--python", help="Another target Python for wheel coverage (repeatable)."),
+        typer.Option(
+            "--python",
+            callback=values.name,
+            help="Another target Python for wheel coverage (repeatable).",
+        ),
     ] = None,
     platform: Annotated[
         list[str] | None,
-        typer.Option("--platform", help="Wheel platform tag to cover (repeatable)."),
+        typer.Option(
+            "--platform", callback=values.name, help="Wheel platform tag to cover (repeatable)."
+        ),
     ] = None,
     no_hadolint: Annotated[
         bool, typer.Option("--no-hadolint", help="Skip hadolint's generic Dockerfile lint.")
     ] = False,
     manifest_path: Annotated[
         Path | None,
-        typer.Option("--manifest", help="Stack manifest (default: DIR/stablebuild.yml)."),
+        typer.Option(
+            "--manifest",
+            callback=values.existing_file,
+            help="Stack manifest (default: DIR/stablebuild.yml).",
+        ),
     ] = None,
-    profile: Annotated[str | None, typer.Option(help="Manifest profile to apply.")] = None,
+    profile: Annotated[
+        str | None, typer.Option(callback=values.name, help="Manifest profile to apply.")
+    ] = None,
 ) -> None:
     """Audit Python versions, pins, wheel coverage, Dockerfiles, compose, CI and vulnerabilities."""
     # NOTE: imported here, not at the top: every command pays for what the CLI imports.
     from stablebuild.audit.format import formatter
     from stablebuild.audit.format.table import renderable
     from stablebuild.audit.runner import exit_code, run_audit
+    from stablebuild.report.ci_surfaces import announce_audit
 
-    if not directory.is_dir():
-        raise UsageError(f"{directory}: not a directory", "pass the repository to audit")
-    if vuln_db is not None and not vuln_db.is_file():
-        raise UsageError(f"--vuln-db {vuln_db}: no such file")
-    if output is not None and not output.parent.is_dir():
-        raise UsageError(f"--output {output}: folder {output.parent} does not exist")
+    stdout_format = output_format or AuditFormat.TABLE
+    # Checked before any work: a typo in -o must not cost an audit.
+    targets = parse_targets(output or [], AuditFormat, fallback=stdout_format)
     manifest = _manifest(directory, manifest_path, profile)
     options = AuditOptions(
         offline=offline,
@@ -84,21 +108,18 @@ def audit(
         platforms=tuple(platform or ()),
     )
     result = run_audit(directory, options, manifest)
-    if output is None and output_format is AuditFormat.TABLE:
-        Console(highlight=False, soft_wrap=False).print(renderable(result))
+    announce_audit(result)  # workflow commands and step summary, when run in GitHub Actions
+    written = write_outputs(targets, lambda fmt: formatter(fmt).format(result))
+    if stdout_format is AuditFormat.TABLE:
+        Console(highlight=False, soft_wrap=False, emoji=False).print(renderable(result))
     else:
-        text = formatter(output_format).format(result)
-        if output is None:
-            typer.echo(text, nl=False)
-        else:
-            write_atomically(output, text)
-            counts = result.counts()
-            summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no findings"
-            err.print(f"audit: {summary}; report written to {output}", markup=False)
-    raise typer.Exit(exit_code(result, fail_on))
+        typer.echo(formatter(stdout_format).format(result), nl=False)
+    code = exit_code(result, fail_on)
+    raise typer.Exit(code if written else output_exit_code(code))
 
 
 def _manifest(directory: Path, path: Path | None, profile: str | None) -> Manifest | None:
+    named = path is not None  # one found in the audited folder must stay inside it
     if path is None:
         from stablebuild.audit.project import MANIFEST_NAMES
 
@@ -107,17 +128,7 @@ def _manifest(directory: Path, path: Path | None, profile: str | None) -> Manife
             if profile is not None:
                 raise UsageError("--profile needs a manifest", "add stablebuild.yml or --manifest")
             return None
-    elif not path.is_file():
-        raise UsageError(f"--manifest {path}: no such file")
     # NOTE: imported here so the command works (and its tests run) while the loader evolves.
     from stablebuild.manifest.load import load_manifest
 
-    return load_manifest(path, profile)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write the whole report or nothing."""
-    try:
-        atomic.write_text(path, text)
-    except OSError as exc:
-        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
+    return load_manifest(path, profile, inside=None if named else directory)

@@ -7,25 +7,38 @@ from typing import Annotated
 
 import typer
 
+from stablebuild.cli import values
 from stablebuild.cli.app import base_app, err
+from stablebuild.errors import UsageError
 
 
 @base_app.command("bootstrap")
 def bootstrap_cmd(
-    tag: Annotated[str, typer.Option(help="Image tag to create, e.g. stablebuild/airgap:bookworm")],
-    suite: Annotated[str, typer.Option(help="Debian suite.")] = "bookworm",
+    tag: Annotated[
+        str,
+        typer.Option(
+            callback=values.name, help="Image tag to create, e.g. stablebuild/airgap:bookworm"
+        ),
+    ],
+    suite: Annotated[str, typer.Option(callback=values.name, help="Debian suite.")] = "bookworm",
     packages: Annotated[
         str, typer.Option(help="Comma-separated extra Debian packages to include.")
     ] = "",
     ca_bundle: Annotated[
         Path | None,
-        typer.Option(help="PEM bundle to trust inside the image (re-signing proxies)."),
+        typer.Option(
+            callback=values.existing_file,
+            help="PEM bundle to trust inside the image (re-signing proxies).",
+        ),
     ] = None,
-    mirror: Annotated[str, typer.Option(help="Debian mirror.")] = "http://deb.debian.org/debian",
+    mirror: Annotated[
+        str, typer.Option(callback=values.url, help="Debian mirror.")
+    ] = "http://deb.debian.org/debian",
     force: Annotated[bool, typer.Option(help="Rebuild even when the tag exists.")] = False,
 ) -> None:
     """Build a minimal Debian base image with debootstrap and import it; reused when present."""
     from stablebuild.base import BaseSpec, ensure_base
+    from stablebuild.base.rootfs import spec_problem
     from stablebuild.engine import connect
 
     spec = BaseSpec(
@@ -35,6 +48,9 @@ def bootstrap_cmd(
         ca_bundle=ca_bundle,
         mirror=mirror,
     )
+    problem = spec_problem(spec)
+    if problem is not None:  # before the engine: a value debootstrap would misread
+        raise UsageError(f"base bootstrap: {problem}", "fix the value and run again")
     engine = connect()
     if not force:
         err.print(f"base {tag}: checking for a cached image", markup=False)

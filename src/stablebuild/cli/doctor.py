@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from stablebuild.cli import values
 from stablebuild.cli.app import EXIT_ENGINE, app
 
 _STYLE = {"ok": "green", "problem": "red", "info": "yellow"}
@@ -15,13 +16,16 @@ _STYLE = {"ok": "green", "problem": "red", "info": "yellow"}
 @app.command()
 def doctor(
     registry_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for a pull from the default registry.")
+        float,
+        typer.Option(
+            callback=values.seconds, help="Seconds to wait for a pull from the default registry."
+        ),
     ] = 5.0,
 ) -> None:
     """Check the engine, NVIDIA runtime, registry, disk and CA bundle. Exit 3 without an engine."""
     from stablebuild.doctor import Status, diagnose
 
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     lines, engine_ok = diagnose(registry_timeout=registry_timeout)
     for line in lines:
         style = _STYLE[line.status.value]

@@ -19,13 +19,15 @@ from typing import Annotated
 import typer
 
 from stablebuild import __version__, atomic
-from stablebuild.cli.app import app, err
+from stablebuild.cli import values
+from stablebuild.cli.app import CONTEXT, app, err
 from stablebuild.errors import UsageError
 
 MARKER = "# stablebuild-hook: written by `stablebuild hook install`"
 BACKUP_PREFIX = "# stablebuild-backup: "
 
 hook_app = typer.Typer(
+    context_settings=CONTEXT,
     no_args_is_help=True,
     help="Plain git hooks that run stablebuild (for repositories without pre-commit).",
 )
@@ -121,7 +123,13 @@ def _backup_path(path: Path) -> Path:
 
 def _write_executable(path: Path, text: str) -> None:
     mode = stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
-    atomic.write_text(path, text, mode=mode)
+    try:
+        atomic.write_text(path, text, mode=mode, make_parents=True)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the hook {path}: {exc.strerror or exc}",
+            "remove what stands there, or pass --force to keep it as .bak",
+        ) from None
 
 
 def _stack_dir(directory: Path, top: Path) -> str:
@@ -143,7 +151,8 @@ def install(
     ] = Path("."),
     hook: Annotated[HookKind, typer.Option(help="Which git hook to write.")] = HookKind.PRE_PUSH,
     profile: Annotated[
-        str | None, typer.Option(help="Manifest profile the hook validates with.")
+        str | None,
+        typer.Option(callback=values.name, help="Manifest profile the hook validates with."),
     ] = None,
     force: Annotated[
         bool, typer.Option(help="Replace a hook stablebuild did not write (kept as .bak).")

@@ -19,30 +19,25 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from stablebuild.cli.app import EXIT_FAILED, EXIT_INTERRUPTED, app, err
+from stablebuild.buildargs import arg_problem
+from stablebuild.cli import values
+from stablebuild.cli.app import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    app,
+    err,
+    output_exit_code,
+    write_outputs,
+)
 from stablebuild.errors import EngineUnavailable, UsageError
 from stablebuild.events import Event, Observer, ignore
+from stablebuild.outputs import OutputTarget, parse_targets
 from stablebuild.report.format.interface import ReportFormat
 
 if TYPE_CHECKING:
     from stablebuild.report.model import Report
     from stablebuild.validate import Validation
-
-_SUFFIX = {".json": ReportFormat.JSON, ".md": ReportFormat.MARKDOWN, ".xml": ReportFormat.JUNIT}
-
-
-def parse_output(value: str) -> tuple[ReportFormat, Path]:
-    """`json:report.json`, or a path whose suffix names the format (.json, .md, .xml)."""
-    name, sep, path = value.partition(":")
-    if sep and name in {f.value for f in ReportFormat}:
-        return ReportFormat(name), Path(path)
-    fmt = _SUFFIX.get(Path(value).suffix)
-    if fmt is None:
-        raise UsageError(
-            f"--output {value}: cannot tell the format",
-            "write FORMAT:PATH (json, markdown, junit) or use a .json, .md or .xml file name",
-        )
-    return fmt, Path(value)
 
 
 def parse_build_args(values: list[str]) -> dict[str, str]:
@@ -51,6 +46,9 @@ def parse_build_args(values: list[str]) -> dict[str, str]:
         key, sep, val = value.partition("=")
         if not sep or not key:
             raise UsageError(f"--build-arg {value}: expected KEY=VALUE", "e.g. --build-arg A=1")
+        problem = arg_problem(key, val)
+        if problem is not None:
+            raise UsageError(f"--build-arg: {problem}", "pass a one-line value")
         args[key] = val
     return args
 
@@ -128,22 +126,40 @@ class ProgressBars:
 
 @app.command("validate")
 def validate_cmd(
-    directory: Annotated[Path, typer.Argument(help="The stack's folder.")] = Path("."),
+    directory: Annotated[
+        Path, typer.Argument(callback=values.existing_folder, help="The stack's folder.")
+    ] = Path("."),
     manifest: Annotated[
-        Path | None, typer.Option("--manifest", "-m", help="Default: DIR/stablebuild.yml.")
+        Path | None,
+        typer.Option(
+            "--manifest",
+            "-m",
+            callback=values.existing_file,
+            help="Default: DIR/stablebuild.yml.",
+        ),
     ] = None,
-    profile: Annotated[str | None, typer.Option(help="Manifest profile to apply.")] = None,
+    profile: Annotated[
+        str | None, typer.Option(callback=values.name, help="Manifest profile to apply.")
+    ] = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Report format on stdout.")
     ] = ReportFormat.TERMINAL,
     output: Annotated[
         list[str] | None,
-        typer.Option("--output", "-o", help="Also write FORMAT:PATH (repeatable)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write FORMAT:PATH (repeatable); a plain PATH takes its format from its "
+            "suffix (.json, .md, .xml).",
+        ),
     ] = None,
     image: Annotated[
-        list[str] | None, typer.Option("--image", "-i", help="Only this image (repeatable).")
+        list[str] | None,
+        typer.Option("--image", "-i", callback=values.name, help="Only this image (repeatable)."),
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel builds.")] = 2,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", callback=values.at_least_one, help="Parallel builds.")
+    ] = 2,
     require_gpu: Annotated[
         bool, typer.Option(help="Fail, rather than skip, GPU checks that cannot run here.")
     ] = False,
@@ -157,10 +173,15 @@ def validate_cmd(
     build_arg: Annotated[
         list[str] | None, typer.Option(help="KEY=VALUE for every image (repeatable).")
     ] = None,
-    build_timeout: Annotated[float, typer.Option(help="Seconds per build.")] = 1800.0,
+    build_timeout: Annotated[
+        float, typer.Option(callback=values.seconds, help="Seconds per build.")
+    ] = 1800.0,
     ca_bundle: Annotated[
         Path | None,
-        typer.Option(help="PEM bundle trusted by builder stages (not the final image)."),
+        typer.Option(
+            callback=values.existing_file,
+            help="PEM bundle trusted by builder stages (not the final image).",
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
@@ -170,14 +191,15 @@ def validate_cmd(
     from stablebuild.manifest.load import find_manifest, load_manifest
     from stablebuild.validate import ValidateOptions, validate
 
-    outputs = [parse_output(value) for value in output or []]
+    # Checked before any work: a bad -o must not cost a build, nor lose a finished report.
+    outputs = parse_targets(output or [], ReportFormat)
     path = manifest or find_manifest(directory)
     if path is None:
         raise UsageError(
             f"no stablebuild.yml in {directory}",
             "write one (see docs/manifest.md), or pass --manifest PATH",
         )
-    stack = load_manifest(path, profile=profile)
+    stack = load_manifest(path, profile=profile, inside=None if manifest else directory)
     if not stack.images:
         raise UsageError(
             f"{path} names no images: there is nothing to validate",
@@ -201,8 +223,6 @@ def validate_cmd(
         extra_args=parse_build_args(build_arg or []),
         ca_bundle=ca_bundle,
     )
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise UsageError(f"--ca-bundle {ca_bundle}: no such file", "pass an existing PEM file")
     engine = connect()
     holder: list[Validation] = []
     bars = ProgressBars(err) if err.is_terminal and not quiet else None
@@ -211,7 +231,7 @@ def validate_cmd(
         with bars or contextlib.nullcontext():
             report = validate(engine, stack, options, observer, on_start=holder.append)
     except KeyboardInterrupt:
-        if holder:
+        if holder:  # a file that cannot be written is named; the exit code stays 130
             _emit(holder[0].report, fmt, outputs)
         err.print("interrupted: partial report written, marked incomplete", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -222,28 +242,34 @@ def validate_cmd(
     if changed and not report.images:
         err.print("nothing changed since the last passing run: nothing to validate", markup=False)
         return
-    _emit(report, fmt, outputs)
-    if not report.ok:
-        raise typer.Exit(EXIT_FAILED)
+    written = _emit(report, fmt, outputs)
+    code = EXIT_OK if report.ok else EXIT_FAILED
+    if code or not written:
+        raise typer.Exit(code if written else output_exit_code(code))
 
 
-def _emit(report: Report, fmt: ReportFormat, outputs: list[tuple[ReportFormat, Path]]) -> None:
+def _emit(report: Report, fmt: ReportFormat, outputs: list[OutputTarget[ReportFormat]]) -> bool:
+    """Every file first, then stdout; False when a file could not be written (named on stderr)."""
+    from stablebuild.report.ci_surfaces import announce_validate
     from stablebuild.report.format.terminal import TerminalFormat
-    from stablebuild.report.write import render, write_report
+    from stablebuild.report.write import render
 
-    for out_fmt, out_path in outputs:
-        write_report(report, out_fmt, out_path)
-        err.print(f"report: {out_path} ({out_fmt.value})", markup=False)
+    announce_validate(report)  # partial reports too: workflow commands and step summary
+    written = write_outputs(outputs, lambda out_fmt: render(report, out_fmt))
     if fmt is ReportFormat.TERMINAL:
-        TerminalFormat().print(report, Console(highlight=False))
+        TerminalFormat().print(report, Console(highlight=False, emoji=False))
     else:
         sys.stdout.write(render(report, fmt))
+    return written
 
 
 @app.command("clean")
 def clean_cmd(
     run_id: Annotated[
-        str | None, typer.Option(help="Only this run's leftovers (default: every run's).")
+        str | None,
+        typer.Option(
+            callback=values.name, help="Only this run's leftovers (default: every run's)."
+        ),
     ] = None,
     prune: Annotated[
         bool, typer.Option(help="Also delete the untagged images validate keeps as its cache.")

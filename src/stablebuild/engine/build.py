@@ -1,10 +1,14 @@
-"""Build one image through the low-level API, streaming the log and timing it."""
+"""Build one image through the low-level API, streaming the log and timing it.
+
+Build args are checked before the engine sees them (one line each), and the values of secret
+ones are masked in everything the build leaves behind: log lines, the error, progress events.
+"""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,7 @@ from typing import Any
 import docker.errors
 import requests.exceptions
 
+from stablebuild.buildargs import Redactor, arg_problem, redactor_for
 from stablebuild.engine.client import LABEL_RUN, Engine
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
@@ -34,6 +39,11 @@ class BuildRequest:
     timeout: float = 1800.0
     nocache: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    secret_args: Collection[str] = ()  # names marked secret besides those that look so
+
+    @property
+    def redactor(self) -> Redactor:
+        return redactor_for(self.args, self.secret_args)
 
 
 def _dockerfile_arg(request: BuildRequest) -> str:
@@ -46,6 +56,11 @@ def _dockerfile_arg(request: BuildRequest) -> str:
 
 def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) -> BuildOutcome:
     """Build `request`; a failed build is an outcome with its log, never an exception."""
+    refused = [p for p in (arg_problem(n, v) for n, v in request.args.items()) if p is not None]
+    if refused:
+        observer(Event(request.image, "build-done", BuildStatus.FAILED.value))
+        return BuildOutcome(BuildStatus.FAILED, error=refused[0], log=refused)
+    redactor = request.redactor
     log: list[str] = []
     started = time.monotonic()
     image_id: str | None = None
@@ -69,17 +84,20 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
             timeout=int(request.timeout),  # HTTP read timeout: a build silent for this long
         )
         for chunk in stream:
-            image_id, error = _consume(request.image, chunk, log, observer, image_id, error)
+            image_id, error = _consume(
+                request.image, redactor.data(chunk), log, observer, image_id, error
+            )
             if time.monotonic() - started > request.timeout:
                 timed_out = True
                 break
     except requests.exceptions.ReadTimeout:
         timed_out = True
     except (docker.errors.APIError, docker.errors.BuildError) as exc:
-        error = str(exc)
+        error = redactor.text(str(exc))
     except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
         raise EngineUnavailable(
-            f"the engine stopped answering while building {request.image}: {exc}",
+            f"the engine stopped answering while building {request.image}: "
+            + redactor.text(str(exc)),
             "check that dockerd is still running (`docker info`), then run again",
         ) from None
     seconds = time.monotonic() - started

@@ -18,6 +18,23 @@ from stablebuild.checks.inputs import ImageMeta, RunOutcome
 from stablebuild.engine.client import LABEL_RUN, Engine
 
 EXEC_FAILED = (126, 127)
+# NOTE: a process limit counts threads too. 1024 contains a fork bomb, and leaves room for what
+# a probe legitimately starts on a big host: libx264 alone runs up to 128 threads, ffmpeg's
+# filters and a BLAS import one per CPU.
+PROBE_PIDS = 1024
+PROBE_CPUS = 2.0  # at most; fewer when the engine has fewer
+# A service may run worker processes with thread pools each; the trial only needs to stop one
+# that forks without end.
+TRIAL_PIDS = 4096
+
+
+def probe_nano_cpus(engine: Engine) -> int:
+    """The probe's CPU limit in billionths of a CPU: PROBE_CPUS, or the engine's count if lower."""
+    try:
+        available = float(engine.info.get("NCPU") or PROBE_CPUS)
+    except (TypeError, ValueError):
+        available = PROBE_CPUS
+    return int(min(PROBE_CPUS, max(available, 0.01)) * 1_000_000_000)
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,8 @@ def run_locked(
 ) -> ContainerResult:
     """Run `argv` (entrypoint first) with no network, no capabilities and a read-only root.
 
-    The container runs as the image's own user; it is always removed.
+    Memory, processes and CPU are limited. The container runs as the image's own user; it is
+    always removed.
     """
     device_requests = (
         [docker.types.DeviceRequest(count=-1, capabilities=[["gpu", "video", "compute"]])]
@@ -64,6 +82,8 @@ def run_locked(
         device_requests=device_requests,
         runtime="nvidia" if gpu else None,
         mem_limit="2g",
+        pids_limit=PROBE_PIDS,
+        nano_cpus=probe_nano_cpus(engine),
     )
     env = {"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp", **(environment or {})}
     started = time.monotonic()
@@ -140,7 +160,11 @@ def trial_run(
     ports = {port: ("127.0.0.1", None)} if port else None
     healthcheck = _eager_healthcheck(engine, image)
     host_config = engine.api.create_host_config(
-        port_bindings=ports, cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit="2g"
+        port_bindings=ports,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        mem_limit="2g",
+        pids_limit=TRIAL_PIDS,
     )
     container = engine.api.create_container(
         image,

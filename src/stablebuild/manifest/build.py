@@ -8,9 +8,13 @@ the line and key path of the value that caused it.
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from stablebuild.atomic import kind_of
+from stablebuild.buildargs import arg_problem
 from stablebuild.errors import Problem
 from stablebuild.manifest import rules
 from stablebuild.manifest.model import (
@@ -26,6 +30,7 @@ from stablebuild.manifest.model import (
 from stablebuild.manifest.nodes import Node
 from stablebuild.manifest.profiles import Layout
 from stablebuild.manifest.schema import (
+    HADOLINT_SEVERITIES,
     PYTHON_MATCHES,
     Choice,
     Command,
@@ -37,6 +42,8 @@ from stablebuild.manifest.schema import (
     TextOrList,
     Whole,
 )
+from stablebuild.manifest.stack import StackReader
+from stablebuild.paths import is_inside, name_problem, shown
 
 Rule = Callable[[str], "str | None"]
 
@@ -49,6 +56,7 @@ class ManifestBuilder:
         self.root = self.path.parent
         self.file = file
         self.problems = problems
+        self.secret_args: tuple[str, ...] = ()
 
     def build(self, layout: Layout, profile: str | None) -> Manifest:
         top = layout.top
@@ -62,6 +70,7 @@ class ManifestBuilder:
             "python_minor": rules.minor_of(python) if python else None,
             "name": name,
         }
+        self.secret_args = self._secret_args(top.get("secret_args"))
         base_names = [n for n in layout.images if n not in layout.new_images]
         images = {}
         for image_name, node in layout.images.items():
@@ -83,6 +92,7 @@ class ManifestBuilder:
             audit=self._audit(top.get("audit")),
             profile=profile,
             version=Whole().read(top.get("version")) or 1,
+            stack=StackReader(self, layout.images).read(top.get("stack")),
         )
 
     # -- top level ---------------------------------------------------------------------------
@@ -92,13 +102,16 @@ class ManifestBuilder:
         text = Text().read(node)
         if node is None or text is None:
             return None, ""
-        named = self.root / text
-        if named.is_file():
-            shown = str(Path(self.file).parent / text)
+        named = self._regular_file(text)
+        if named is not None:
+            if not is_inside(named, self.root):
+                self._report(node, self._outside(text, named))
+                return None, ""
+            pin_file = str(Path(self.file).parent / text)
             pin = rules.read_pin_file(named)
             if pin.error is not None:
                 where = f" (named by `python:` at {self.file}:{node.line})"
-                self.problems.append(Problem(shown, pin.line, pin.error + where, node.path))
+                self.problems.append(Problem(pin_file, pin.line, pin.error + where, node.path))
                 return None, text
             return pin.version, text
         if rules.python_version(text) is not None:
@@ -124,6 +137,8 @@ class ManifestBuilder:
             python_versions=TextList().read(versions) or (),
             vuln_db=self._existing(entries.get("vuln_db"), folder=None),
             hadolint=_flag(entries.get("hadolint"), default.hadolint),
+            hadolint_severity=Choice(HADOLINT_SEVERITIES).read(entries.get("hadolint_severity"))
+            or default.hadolint_severity,
         )
 
     # -- images ------------------------------------------------------------------------------
@@ -183,6 +198,7 @@ class ManifestBuilder:
             budgets=budgets,
             run=run,
             files=files,
+            secret_args=self.secret_args,
         )
 
     def _check_target(self, node: Node, target: str, dockerfile: Path) -> None:
@@ -200,8 +216,17 @@ class ManifestBuilder:
             value, wrong = rules.substitute(Text().convert(value_node), variables)
             for message in wrong:
                 self._report(value_node, message)
+            self._check(value_node, arg_problem(key, value))
             args[key] = value
         return args
+
+    def _secret_args(self, node: Node | None) -> tuple[str, ...]:
+        """The build arg names `secret_args:` marks, each a name a build arg could have."""
+        names = []
+        for text, item in self._texts(node, TextList()):
+            self._check(item, arg_problem(text, ""))
+            names.append(text)
+        return tuple(sorted(set(names)))
 
     def _ffmpeg(self, node: Node | None) -> FfmpegSpec | None:
         if node is None or node.kind != "map":
@@ -244,6 +269,11 @@ class ManifestBuilder:
             if "port" not in entries:
                 self._report(entries["health"], "a health endpoint needs `port:` to reach it on")
         start_seconds = self._positive(entries.get("start_seconds"), "start_seconds")
+        if start_seconds is not None:
+            limit = rules.MAX_START_SECONDS
+            self._check(
+                entries.get("start_seconds"), rules.at_most("start_seconds", start_seconds, limit)
+            )
         return RunSpec(
             env=TextMap().read(entries.get("env")) or {},
             port=port,
@@ -288,24 +318,68 @@ class ManifestBuilder:
                 yield path
 
     def _existing(self, node: Node | None, *, folder: bool | None) -> Path | None:
-        """The path `node` names, resolved against the manifest's folder, if it exists.
+        """The path `node` names, resolved against the manifest's folder, if it exists there.
 
-        `folder`: True must be a folder, False a file, None either.
+        `folder`: True must be a folder, False a regular file, None either. Every path must
+        stay inside the manifest's folder, symbolic links followed: a manifest from a pull
+        request must not make stablebuild read, build from or show a file elsewhere.
         """
         text = Text().read(node)
         if node is None or text is None:
             return None
-        path = (self.root / text).resolve()
-        if not path.exists():
-            self._report(node, f"{text!r} does not exist (looked for {path})")
+        problem = name_problem(text)
+        if problem is not None:
+            self._report(node, f"{_shown(text)}: {problem}")
             return None
-        if folder is True and not path.is_dir():
-            self._report(node, f"{text!r} is not a folder")
+        try:
+            path = (self.root / text).resolve()
+        except (OSError, RuntimeError) as exc:  # a symbolic link loop
+            self._report(node, f"{text!r} cannot be followed: {exc}")
             return None
-        if folder is False and not path.is_file():
-            self._report(node, f"{text!r} is not a file")
+        if not is_inside(path, self.root):
+            self._report(node, self._outside(text, path))
+            return None
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            self._report(node, f"{text!r} does not exist (looked for {shown(path)})")
+            return None
+        except OSError as exc:
+            self._report(node, f"{text!r} cannot be used: {exc.strerror or exc}")
+            return None
+        is_folder, is_file = stat.S_ISDIR(mode), stat.S_ISREG(mode)
+        special = "" if is_folder or is_file else f" (it is {kind_of(mode)})"
+        if folder is True and not is_folder:
+            self._report(node, f"{text!r} is not a folder{special}")
+            return None
+        if folder is False and not is_file:
+            self._report(node, f"{text!r} is not a file{special}")
+            return None
+        if folder is None and special:
+            self._report(node, f"{text!r} is not a file or folder{special}")
             return None
         return path
+
+    def _regular_file(self, text: str) -> Path | None:
+        """`text` resolved against the manifest's folder, when it names a regular file there."""
+        if name_problem(text) is not None:
+            return None
+        try:
+            path = (self.root / text).resolve()
+            return path if stat.S_ISREG(os.stat(path).st_mode) else None
+        except (OSError, RuntimeError):
+            return None
+
+    def _outside(self, text: str, path: Path) -> str:
+        return (
+            f"{text!r} is outside the stack folder {shown(self.root)} (it leads to {shown(path)}); "
+            "paths in the manifest must stay inside the manifest's folder"
+        )
+
+
+def _shown(text: str) -> str:
+    """A value short enough for one line."""
+    return repr(text if len(text) <= 80 else text[:40] + "..." + text[-20:])
 
 
 def _flag(node: Node | None, default: bool) -> bool:

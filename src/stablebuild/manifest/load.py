@@ -3,12 +3,17 @@
 The steps: YAML to line-numbered nodes (`nodes`), shapes and unknown keys (`schema`), the
 profile and `defaults:` laid over the base (`profiles`), then meanings and the frozen
 `Manifest` (`build`). Nothing is built from a manifest with a problem.
+
+The file is read through `textfile`: a FIFO, a device, a file over 1 MiB or text that is not
+UTF-8 is one problem with the file (and line), exit 2, never a hang or a traceback.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from stablebuild import textfile
 from stablebuild.errors import ManifestError, Problem
 from stablebuild.manifest.build import ManifestBuilder
 from stablebuild.manifest.model import Manifest
@@ -18,29 +23,33 @@ from stablebuild.manifest.schema import MANIFEST
 
 MANIFEST_NAMES = ("stablebuild.yml", "stablebuild.yaml")
 VERSION = 1
+MAX_BYTES = 1024 * 1024  # a manifest is a page or two of YAML
 
 
 def find_manifest(directory: Path) -> Path | None:
     """The manifest in `directory` itself (not its parents); `.yml` wins over `.yaml`."""
     for name in MANIFEST_NAMES:
         candidate = directory / name
-        if candidate.is_file():
+        # NOTE: a FIFO or a dangling symlink by that name is found too, so that loading it
+        # says what is wrong instead of "no manifest".
+        if os.path.lexists(candidate) and not candidate.is_dir():
             return candidate
     return None
 
 
-def load_manifest(path: Path, profile: str | None = None) -> Manifest:
+def load_manifest(
+    path: Path, profile: str | None = None, *, inside: Path | None = None
+) -> Manifest:
     """Read, validate and build the manifest at `path`, with `profile` laid over it.
 
+    `inside`: the folder a manifest found there (not named by the user) must resolve into, so
+    that a `stablebuild.yml` symlinked out of a repository under audit is never read.
     Raises `ManifestError` listing every problem found when anything is wrong.
     """
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError([Problem(file, None, "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError([Problem(file, None, f"cannot read the manifest: {exc}")]) from None
+    text = textfile.read_text(path, root=inside, limit=MAX_BYTES, strict=True)
+    if isinstance(text, textfile.Unreadable):
+        raise ManifestError([Problem(file, text.line, text.reason)])
     problems: list[Problem] = []
     root = compose(text, file, problems)
     if root is not None and root.kind != "map":

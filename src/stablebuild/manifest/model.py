@@ -60,6 +60,9 @@ class ImageSpec:
     budgets: Budgets = field(default_factory=Budgets)
     run: RunSpec | None = None
     files: tuple[str, ...] = ()  # absolute paths that must exist in the image
+    # Build args whose values are masked (`***`), besides those whose names look secret.
+    # NOTE: a sorted tuple, not a set: the spec is part of the results-cache key.
+    secret_args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,63 @@ class AuditSpec:
 
     exclude: tuple[str, ...] = ()  # glob patterns, relative to the root, never audited
     exact_pins: bool = True  # requirements named by the manifest must be `==` pins
-    platforms: tuple[str, ...] = ("manylinux_2_17_x86_64",)  # wheel-coverage targets
+    platforms: tuple[str, ...] = ()  # wheel-coverage targets; empty: told from each base image
     python_versions: tuple[str, ...] = ()  # more targets besides `python`
     vuln_db: Path | None = None  # local vulnerability database (safety's open format)
     hadolint: bool = True  # run hadolint when installed
+    hadolint_severity: str = "warning"  # the most severe a hadolint finding can be
+
+
+@dataclass(frozen=True)
+class PollSpec:
+    """`then_poll:` of an http smoke step: GET `path` until the JSON answer matches `until`."""
+
+    path: str  # `{field}` is replaced by that field of the first answer's JSON, e.g. {id}
+    until: Mapping[str, str]  # JSON field (dotted for nested) -> the value as written in YAML
+    fail_when: Mapping[str, str] = field(default_factory=dict)  # stop early: a terminal failure
+    timeout_seconds: float = 60.0
+    interval_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class HttpStep:
+    """One HTTP request to a service of the stack, on the port compose published for it."""
+
+    service: str
+    path: str
+    method: str = "GET"
+    port: int | None = None  # the container port; None: the service's only one
+    json_file: str | None = None  # as written, relative to the manifest
+    json_body: str | None = None  # that file's text, read (and parsed) at load
+    form: Mapping[str, str] = field(default_factory=dict)  # sent url-encoded
+    expect_status: int = 200
+    timeout_seconds: float = 30.0
+    then_poll: PollSpec | None = None
+
+
+@dataclass(frozen=True)
+class ExecStep:
+    """A command run in a service's running container; it passes when it exits 0."""
+
+    service: str
+    command: tuple[str, ...]
+    timeout_seconds: float = 60.0
+
+
+SmokeStep = HttpStep | ExecStep
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """The `stack:` section: after the images pass, compose runs them together and smoke-tests."""
+
+    compose: tuple[Path, ...]  # combined in this order, as `docker compose -f ... -f ...`
+    services: Mapping[str, str]  # compose service -> the manifest image it runs
+    profiles: tuple[str, ...] = ()  # compose profiles to enable
+    build: tuple[str, ...] = ()  # supporting services compose builds for the run
+    healthy: tuple[str, ...] = ()  # services waited on until healthy
+    wait_seconds: float = 120.0
+    smoke: tuple[SmokeStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,3 +144,4 @@ class Manifest:
     audit: AuditSpec = field(default_factory=AuditSpec)
     profile: str | None = None
     version: int = 1
+    stack: StackSpec | None = None  # the stack phase of validate, when the manifest has one

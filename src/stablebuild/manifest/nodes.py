@@ -2,6 +2,10 @@
 
 PyYAML's `compose` keeps marks but its constructor drops them, and it silently keeps the last of
 two equal keys; this walk keeps both facts. Merge keys (`<<: *anchor`) are honoured.
+
+Hostile YAML is bounded: nesting is checked before composing (`yamlbounds`), and the walk counts
+the values it expands through aliases and how deep, and stops with one problem past
+`MAX_NODES` or `MAX_DEPTH`: a 300-byte alias bomb is refused in milliseconds.
 """
 
 from __future__ import annotations
@@ -12,10 +16,16 @@ from typing import TypeAlias
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
+from stablebuild import yamlbounds
 from stablebuild.errors import Problem
 
 YAML_TAG = "tag:yaml.org,2002:"
 SCALAR_KINDS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "null": "null"}
+# Standard tags read as the text written: a date is a string to every manifest key.
+AS_TEXT = {"timestamp"}
+COLLECTION_TAGS = {YAML_TAG + "map", YAML_TAG + "seq"}
+MAX_NODES = yamlbounds.MAX_NODES
+MAX_DEPTH = yamlbounds.MAX_DEPTH
 
 Data: TypeAlias = "str | int | float | bool | dict[str, Node] | list[Node] | None"
 
@@ -56,7 +66,13 @@ def child_path(parent: str, key: str) -> str:
 def compose(text: str, file: str, problems: list[Problem]) -> Node | None:
     """Parse `text`; None (with a problem) when it is not YAML or is empty."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # NOTE: PyYAML's own parser, not libyaml: they disagree on tabs and on where a syntax
+        # error is, and manifests are small (1 MiB at most, a few seconds).
+        root = yamlbounds.compose(text, yaml.SafeLoader, cycles=True)
+    except yamlbounds.YamlBoundsError as exc:
+        mark = exc.problem_mark
+        problems.append(Problem(file, mark.line + 1 if mark else None, str(exc.problem)))
+        return None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -69,27 +85,60 @@ def compose(text: str, file: str, problems: list[Problem]) -> Node | None:
     if root is None:
         problems.append(Problem(file, None, "the manifest is empty"))
         return None
-    return _Walk(file, problems).node(root, root.start_mark.line + 1, "")
+    try:
+        return _Walk(file, problems).node(root, root.start_mark.line + 1, "")
+    except _TooLarge as exc:
+        problems.append(Problem(file, exc.line, exc.message, exc.path))
+        return None
+
+
+class _TooLarge(Exception):
+    """The walk went past a bound: the manifest is refused with this one problem."""
+
+    def __init__(self, line: int, message: str, path: str) -> None:
+        super().__init__(message)
+        self.line, self.message, self.path = line, message, path
 
 
 class _Walk:
-    """One pass over composed YAML; guards against aliases that contain themselves."""
+    """One pass over composed YAML; guards against aliases that contain themselves, and counts
+    the values and levels it expands."""
 
     def __init__(self, file: str, problems: list[Problem]) -> None:
         self.file = file
         self.problems = problems
         self.ancestors: set[int] = set()
+        self.count = 0
+        self.depth = 0
 
     def report(self, line: int, message: str, path: str) -> None:
         self.problems.append(Problem(self.file, line, message, path))
 
+    def tick(self, line: int, path: str) -> None:
+        """Count one value (or one merge) expanded; past the budget, stop."""
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooLarge(
+                line,
+                f"aliases expand the manifest to more than {MAX_NODES:,} values "
+                "(a YAML alias bomb?); not read",
+                path,
+            )
+
     def node(self, node: yaml.Node, line: int, path: str) -> Node:
+        self.tick(line, path)
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, line, path)
         if id(node) in self.ancestors:
             self.report(line, "a YAML alias that contains itself", path)
             return Node("null", None, "", line, path, self.file)
+        if self.depth >= MAX_DEPTH:
+            message = f"aliases nest the manifest more than {MAX_DEPTH} levels deep; not read"
+            raise _TooLarge(line, message, path)
+        if node.tag not in COLLECTION_TAGS:
+            self.report(line, f"unsupported YAML tag {_shown(node.tag)}", path)
         self.ancestors.add(id(node))
+        self.depth += 1
         try:
             if isinstance(node, yaml.MappingNode):
                 return Node("map", self.mapping(node, path), "", line, path, self.file)
@@ -100,19 +149,29 @@ class _Walk:
             return Node("seq", items, "", line, path, self.file)
         finally:
             self.ancestors.discard(id(node))
+            self.depth -= 1
 
     def scalar(self, node: yaml.ScalarNode, line: int, path: str) -> Node:
         as_text = Node("str", node.value, node.value, line, path, self.file)
-        if not node.tag.startswith(YAML_TAG):
-            self.report(line, f"unsupported YAML tag {node.tag}", path)
+        name = node.tag.removeprefix(YAML_TAG)
+        if name in AS_TEXT:  # the text as written is what a string wants
             return as_text
-        kind = SCALAR_KINDS.get(node.tag.removeprefix(YAML_TAG))
-        if kind is None:  # timestamps, binary...: the text as written is what a string wants
+        kind = SCALAR_KINDS.get(name) if node.tag.startswith(YAML_TAG) else None
+        if kind is None:  # a foreign tag, !!binary, !!python/...: never constructed
+            self.report(line, f"unsupported YAML tag {_shown(node.tag)}", path)
             return as_text
         try:
             value = SafeConstructor().construct_object(node)
         except ConstructorError as exc:
             self.report(line, f"not valid YAML: {exc.problem}", path)
+            return as_text
+        except (ValueError, TypeError, ArithmeticError, LookupError):  # `!!int abc`, 5,000 digits
+            what = (
+                f"a number of {len(node.value):,} characters is too long"
+                if len(node.value) > 100
+                else f"{_short(node.value)} is not a valid {kind}"
+            )
+            self.report(line, what, path)
             return as_text
         return Node(kind, value, node.value, line, path, self.file)
 
@@ -141,11 +200,33 @@ class _Walk:
         sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
         entries: dict[str, Node] = {}
         for source in reversed(sources):
-            if isinstance(source, yaml.MappingNode):
-                entries.update(self.mapping(source, path))
+            line = source.start_mark.line + 1
+            if not isinstance(source, yaml.MappingNode):
+                self.report(line, "`<<` must name a mapping", path)
+            elif id(source) in self.ancestors:  # `x: &x {<<: *x}`
+                self.report(line, "a YAML alias that contains itself", path)
+            elif self.depth >= MAX_DEPTH:
+                message = f"aliases nest the manifest more than {MAX_DEPTH} levels deep; not read"
+                raise _TooLarge(line, message, path)
             else:
-                self.report(source.start_mark.line + 1, "`<<` must name a mapping", path)
+                self.tick(line, path)  # merging `{}` adds no value but still costs
+                self.ancestors.add(id(source))
+                self.depth += 1
+                try:
+                    entries.update(self.mapping(source, path))
+                finally:
+                    self.ancestors.discard(id(source))
+                    self.depth -= 1
         return entries
+
+
+def _shown(tag: str) -> str:
+    """`tag:yaml.org,2002:binary` as written: `!!binary`."""
+    return "!!" + tag.removeprefix(YAML_TAG) if tag.startswith(YAML_TAG) else tag
+
+
+def _short(text: str, most: int = 40) -> str:
+    return repr(text if len(text) <= most else text[:most] + "...")
 
 
 def deep_merge(under: Node, over: Node, *, identity: Node | None = None) -> Node:

@@ -12,13 +12,19 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from stablebuild import stages, textfile
+
 MIN_PORT, MAX_PORT = 1, 65535
+MAX_START_SECONDS = 3600.0  # a trial container that is not healthy within an hour never will be
+# RFC 3986 path and query characters; anything else must be percent-encoded.
+URL_PATH_CHAR = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2}")
+_CONTROL_CHAR = re.compile(r"[\x00-\x1f\x7f]")
 ROOT_USERS = {"0", "root"}
 VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 # Docker's rule for a repository path component: the image name becomes part of a tag.
 IMAGE_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
-STAGE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)", re.IGNORECASE | re.MULTILINE)
+PIN_FILE_BYTES = 64 * 1024  # a `.python-version` is one line
 
 
 def module_name(name: str) -> str | None:
@@ -66,11 +72,10 @@ class PinFile:
 
 def read_pin_file(path: Path) -> PinFile:
     """First line that is neither blank nor a comment (pyenv's format)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        return PinFile(None, None, f"cannot read {path.name}: {exc}")
-    for number, raw in enumerate(lines, start=1):
+    text = textfile.read_text(path, limit=PIN_FILE_BYTES, strict=True)
+    if isinstance(text, textfile.Unreadable):
+        return PinFile(None, text.line, f"cannot read {path.name}: {text.reason}")
+    for number, raw in enumerate(text.splitlines(), start=1):
         text = raw.split("#", 1)[0].strip()
         if text:
             return PinFile(text, number, python_version(text))
@@ -99,6 +104,10 @@ def positive(what: str, number: float) -> str | None:
     return None if number > 0 else f"{what} must be more than 0, not {number:g}"
 
 
+def at_most(what: str, number: float, limit: float) -> str | None:
+    return None if number <= limit else f"{what} must be at most {limit:g}, not {number:g}"
+
+
 def image_name(name: str) -> str | None:
     if IMAGE_NAME.fullmatch(name):
         return None
@@ -115,17 +124,36 @@ def debian_package(name: str) -> str | None:
 
 
 def interpreter(text: str) -> str | None:
+    if _CONTROL_CHAR.search(text):
+        return f"interpreter {text!r} contains a control character (a NUL, a line break...)"
     if "/" not in text or text.startswith("/"):
         return None
     return f"interpreter {text!r} must be an absolute path or a name on PATH"
 
 
 def image_path(text: str) -> str | None:
+    """A path inside the image: absolute, and something Linux can name (no NUL, no controls)."""
+    if _CONTROL_CHAR.search(text):
+        return f"{text!r} contains a control character (a NUL, a line break...)"
     return None if text.startswith("/") else f"{text!r} must be an absolute path in the image"
 
 
 def health_path(text: str) -> str | None:
-    return None if text.startswith("/") else f"health path {text!r} must start with /"
+    """An HTTP path (and query) as sent on the wire: starts with /, no spaces or controls."""
+    if not text.startswith("/"):
+        return f"health path {text!r} must start with /"
+    at = 0
+    while at < len(text):
+        match = URL_PATH_CHAR.match(text, at)
+        if match is None:
+            bad = text[at]
+            what = "a % not followed by two hex digits" if bad == "%" else repr(bad)
+            return (
+                f"health path {text!r} is not a URL path: {what} at position {at + 1} "
+                "must be percent-encoded (a space is %20)"
+            )
+        at = match.end()
+    return None
 
 
 def substitute(text: str, variables: dict[str, str | None]) -> tuple[str, list[str]]:
@@ -153,9 +181,10 @@ def substitute(text: str, variables: dict[str, str | None]) -> tuple[str, list[s
 
 
 def dockerfile_stages(path: Path) -> list[str] | None:
-    """Names of the `FROM ... AS name` stages, or None when the file cannot be read."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    """Names of the `FROM ... AS name` stages (lower case, as Docker compares them), or None
+    when the file cannot be read. Parsed as the audit parses it: a regex over the text took
+    quadratic time on a Dockerfile of blank lines."""
+    text = textfile.read_text(path)
+    if isinstance(text, textfile.Unreadable):
         return None
-    return STAGE.findall(text)
+    return [stage.name for stage in stages.parse(text).stages if stage.name]

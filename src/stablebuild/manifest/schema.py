@@ -7,11 +7,12 @@ the values mean (files exist, module names, versions) is `stablebuild.manifest.r
 from __future__ import annotations
 
 import difflib
-import shlex
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from stablebuild import shellwords
 from stablebuild.errors import Problem
 from stablebuild.manifest.nodes import Node
 
@@ -86,12 +87,21 @@ class Whole(Kind[int]):
 
 
 class Number(Kind[float]):
+    """A finite number: `.inf` and `.nan` are YAML numbers that no limit or duration can be."""
+
     expected = "a number"
 
     def convert(self, node: Node) -> float:
         if node.kind not in ("int", "float") or not isinstance(node.data, (int, float)):
             raise self.wrong(node)
-        return float(node.data)
+        try:
+            value = float(node.data)
+        except OverflowError:
+            message = f"must be a finite number, not one {len(node.text)} digits long"
+            raise WrongType(message) from None
+        if not math.isfinite(value):
+            raise WrongType(f"must be a finite number, not {node.text!r}")
+        return value
 
 
 class Flag(Kind[bool]):
@@ -153,7 +163,7 @@ class Command(TextList):
         if node.kind == "seq":
             return super().convert(node)
         try:
-            return tuple(shlex.split(Text().convert(node)))
+            return tuple(shellwords.split(Text().convert(node)))
         except ValueError as exc:
             raise WrongType(f"cannot be split into words: {exc}") from None
 
@@ -220,6 +230,26 @@ class NamedMap(Kind[dict[str, Node]]):
             self.item.check(value, problems)
 
 
+@dataclass(frozen=True)
+class Items(Kind[list[Node]]):
+    """A list whose every item is of one kind (the stack's smoke steps)."""
+
+    item: Kind[object]
+    expected = "a list"
+
+    def convert(self, node: Node) -> list[Node]:
+        if node.kind != "seq":
+            raise self.wrong(node)
+        return node.items
+
+    def check(self, node: Node, problems: list[Problem]) -> None:
+        if node.kind != "seq":
+            super().check(node, problems)
+            return
+        for item in node.items:
+            self.item.check(item, problems)
+
+
 def unknown_key(key: str, known: Mapping[str, object] | list[str]) -> str:
     names = sorted(known)
     close = difflib.get_close_matches(key, names, n=1)
@@ -258,6 +288,47 @@ IMAGE_FIELDS: dict[str, Kind[object]] = {
     "files": TextList(),
 }
 IMAGE = Section(IMAGE_FIELDS)
+# The stack phase of validate (docs/manifest.md, "stack"): compose files, smoke steps.
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+POLL = Section(
+    {
+        "path": Text(),
+        "until": TextMap(),
+        "fail_when": TextMap(),
+        "timeout_seconds": Number(),
+        "interval_seconds": Number(),
+    }
+)
+SMOKE_STEP = Section(
+    {
+        "http": Section(
+            {
+                "service": Text(),
+                "port": Whole(),
+                "method": Choice(HTTP_METHODS),
+                "path": Text(),
+                "json_file": Text(),
+                "form": TextMap(),
+                "expect_status": Whole(),
+                "timeout_seconds": Number(),
+                "then_poll": POLL,
+            }
+        ),
+        "exec": Section({"service": Text(), "command": Command(), "timeout_seconds": Number()}),
+    }
+)
+STACK = Section(
+    {
+        "compose": TextOrList(),
+        "profiles": TextList(),
+        "services": TextMap(),
+        "build": TextList(),
+        "wait": Section({"healthy": TextList(), "timeout_seconds": Number()}),
+        "smoke": Items(SMOKE_STEP),
+    }
+)
+# The most severe a hadolint finding can be; "error" keeps hadolint's own levels.
+HADOLINT_SEVERITIES = ("error", "warning", "info")
 AUDIT = Section(
     {
         "exclude": TextList(),
@@ -266,6 +337,7 @@ AUDIT = Section(
         "python_versions": TextList(),
         "vuln_db": Text(),
         "hadolint": Flag(),
+        "hadolint_severity": Choice(HADOLINT_SEVERITIES),
     }
 )
 PYTHON_MATCHES = ("minor", "patch")
@@ -277,6 +349,7 @@ OVERRIDABLE: dict[str, Kind[object]] = {
     "requirements": TextOrList(),
     "ca_bundle": Text(),
     "audit": AUDIT,
+    "stack": STACK,
 }
 PROFILE = Section(
     {
@@ -293,5 +366,7 @@ MANIFEST = Section(
         "defaults": IMAGE,
         "images": NamedMap(IMAGE),
         "profiles": NamedMap(PROFILE),
+        # Not in profiles: a mark only ever adds, so no layer may replace the list.
+        "secret_args": TextList(),
     }
 )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
+
+from stablebuild.buildargs import Redactor
 
 SCHEMA_VERSION = 1
 
@@ -76,6 +78,47 @@ class ImageReport:
         )
 
 
+def redact_image(image: ImageReport, redactor: Redactor) -> ImageReport:
+    """A copy of `image` with the secret values `redactor` knows masked in every text it holds.
+
+    Applied where an image's report is made, before it is stored anywhere (the result cache,
+    the Report): every format, and every later reader, sees only the masked text.
+    """
+    if not redactor:
+        return image
+    build = image.build
+    d = build.diagnosis
+    diagnosis = (
+        None
+        if d is None
+        else replace(
+            d,
+            summary=redactor.text(d.summary),
+            hint=redactor.text(d.hint),
+            evidence=redactor.text(d.evidence),
+        )
+    )
+    return replace(
+        image,
+        build=replace(
+            build,
+            log=redactor.lines(build.log),
+            error=None if build.error is None else redactor.text(build.error),
+            diagnosis=diagnosis,
+        ),
+        checks=[
+            replace(
+                check,
+                message=redactor.text(check.message),
+                value=redactor.data(check.value),
+                expected=redactor.data(check.expected),
+            )
+            for check in image.checks
+        ],
+        facts=redactor.data(image.facts),
+    )
+
+
 @dataclass
 class Report:
     stack: str
@@ -86,6 +129,7 @@ class Report:
     profile: str | None = None
     images: list[ImageReport] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=dict)  # server version, runtimes...
+    manifest: str | None = None  # the stablebuild.yml validated: where CI formats point failures
 
     @property
     def ok(self) -> bool:

@@ -15,5 +15,8 @@ def render(report: Report, fmt: ReportFormat | str) -> str:
 
 
 def write_report(report: Report, fmt: ReportFormat | str, path: Path | str) -> Path:
-    """Written atomically: readers never see half a report (a partial one is marked so)."""
+    """Written atomically: readers never see half a report (a partial one is marked so).
+
+    The folder must exist, and only a regular file is replaced (`atomic.NotRegularFile`).
+    """
     return atomic.write_text(Path(path), render(report, fmt))

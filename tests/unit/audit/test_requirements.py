@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from stablebuild.audit.finding import Severity
@@ -95,13 +94,12 @@ def test_url_fragment_is_not_a_comment_and_unknown_option_warns() -> None:
     assert parsed.findings[0].severity is Severity.WARNING
 
 
-def test_parsing_5000_pins_is_fast() -> None:
+def test_parsing_5000_pins_keeps_every_entry() -> None:
+    # NOTE: how fast is bench/audit_bench.py's job (ratios, same run), not a wall-clock assert.
     text = "\n".join(f"package-{i}[extra]==1.{i}.0 ; python_version >= '3.8'" for i in range(5000))
-    start = time.perf_counter()
     parsed = parse_text(text, "r.txt")
-    elapsed = time.perf_counter() - start
     assert len(parsed.entries) == 5000
-    assert elapsed < 1.0, elapsed
+    assert parsed.entries[4999].line == 5000
 
 
 def test_a_cycle_is_reported_once_whichever_file_starts() -> None:

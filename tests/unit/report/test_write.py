@@ -16,6 +16,7 @@ def test_writes_and_replaces(
     tmp_path: Path, passing_report: Report, partial_report: Report
 ) -> None:
     target = tmp_path / "out" / "report.json"
+    target.parent.mkdir()  # reports never create folders
     write_report(passing_report, ReportFormat.JSON, target)
     assert json.loads(target.read_text())["status"] == "passed"
     write_report(partial_report, "json", target)

@@ -1,0 +1,51 @@
+"""Ctrl-C at any moment is exit 130 without a traceback.
+
+Outside a command's own work (start-up imports, option parsing, after the report is out) the
+program exits at once: there is nothing to save or free. While a command works, Ctrl-C raises
+KeyboardInterrupt as usual, so a partial report is written and containers are removed; the CLI
+turns it into exit 130. Only the `stablebuild` program installs this, never an importer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from types import FrameType
+
+EXIT_INTERRUPTED = 130
+
+_installed = False
+
+
+def exit_now(signum: int, frame: FrameType | None) -> None:
+    """Leave with 130 at once, after what was already printed is flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        # NOTE: the main thread may be inside this very stream's write: then flushing raises.
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(OSError):
+        os.write(2, b"interrupted\n")
+    os._exit(EXIT_INTERRUPTED)
+
+
+def install() -> None:
+    """From now on a Ctrl-C outside `raising()` exits 130 at once (call it first thing)."""
+    global _installed
+    signal.signal(signal.SIGINT, exit_now)
+    _installed = True
+
+
+@contextlib.contextmanager
+def raising() -> Iterator[None]:
+    """Within: Ctrl-C raises KeyboardInterrupt. A no-op unless `install()` was called."""
+    if not _installed:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, exit_now)
