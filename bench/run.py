@@ -30,12 +30,18 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "warm_revalidate": ("warm_revalidate.py", ["--runs", "5"], ["--quick"]),
     "cold_validate": ("cold_validate.py", ["--runs", "3"], ["--quick"]),
     "audit": ("audit_bench.py", ["--runs", "5"], ["--runs", "3"]),
+    "audit_warm": (
+        "audit_bench.py",
+        ["--scenario", "warm", "--runs", "5"],
+        ["--scenario", "warm", "--runs", "3"],
+    ),
 }
 TITLES = {
     "check_phase": "1. Check phase, 40 checks on one image",
     "warm_revalidate": "2. Warm re-validate, nothing changed",
     "cold_validate": "3. Cold validate vs plain builds",
     "audit": "4. Audit scaling (500 / 5,000 / 50,000 pins)",
+    "audit_warm": "5. Audit of a 2,000-file, 3,000-pin repo, warm index cache",
 }
 
 

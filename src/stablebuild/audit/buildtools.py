@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterable
 
+from stablebuild import shellwords
 from stablebuild.stages import Instruction
 
 COMPILERS = frozenset(
@@ -69,7 +69,7 @@ def _commands(run_value: str) -> Iterable[list[str]]:
             pass
     for part in _SPLIT.split(text):
         try:
-            words = shlex.split(part, posix=True)
+            words = shellwords.split(part)
         except ValueError:
             words = part.split()
         while words and (("=" in words[0] and not words[0].startswith("-")) or words[0] == "sudo"):
@@ -102,6 +102,23 @@ def _operands(words: list[str]) -> tuple[str | None, list[str], str | None]:
     return sub, packages, virtual
 
 
+def commands(run_value: str) -> list[list[str]]:
+    """The words of each simple command of a RUN value (`VAR=x` and `sudo` prefixes removed)."""
+    return list(_commands(run_value))
+
+
+def installs(run_value: str) -> list[tuple[str, list[str]]]:
+    """(package manager, package operands) for each install command of a RUN value."""
+    out = []
+    for words in _commands(run_value):
+        tool = words[0].rsplit("/", 1)[-1]
+        if tool in _INSTALLERS:
+            sub, packages, _ = _operands(words)
+            if sub in _INSTALLERS[tool][0]:
+                out.append((tool, packages))
+    return out
+
+
 def build_tools(runs: Iterable[Instruction]) -> list[tuple[int, list[str]]]:
     """(line, packages) for each RUN whose build tools are still installed at the end."""
     installed: dict[str, int] = {}  # package -> line
@@ -129,4 +146,4 @@ def build_tools(runs: Iterable[Instruction]) -> list[tuple[int, list[str]]]:
     return sorted(by_line.items())
 
 
-__all__ = ["COMPILERS", "build_tools", "is_build_tool"]
+__all__ = ["COMPILERS", "build_tools", "commands", "installs", "is_build_tool"]

@@ -8,14 +8,15 @@ are judged: `docker build -f`, `docker compose -f`, `pip install -r/-c`, `python
 from __future__ import annotations
 
 import os
+import posixpath
 import re
-import shlex
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from stablebuild import shellwords
 from stablebuild.audit import yamlnode
 from stablebuild.audit.compose import yaml_finding
 from stablebuild.audit.finding import Finding, Severity
@@ -40,6 +41,32 @@ _SCRIPT_KEYS = ("before_script", "script", "after_script")
 _SEPARATOR = re.compile(r"&&|\|\||;|\|")
 _UNSAFE = ("$", "`", "*", "?", "~", "{{", "<", ">")
 _PY = re.compile(r"^python(\d(\.\d+)?)?$")
+# `docker build` flags that take no value; any other flag is read as taking one.
+_BUILD_SWITCHES = frozenset(
+    [
+        "--no-cache",
+        "--pull",
+        "--push",
+        "--load",
+        "-q",
+        "--quiet",
+        "--rm",
+        "--force-rm",
+        "--squash",
+        "--compress",
+        "--disable-content-trust",
+        "--check",
+    ]
+)
+# The checkout's root, as CI variables name it.
+_WORKSPACE = (
+    ("${{ github.workspace }}", "."),
+    ("${{github.workspace}}", "."),
+    ("${GITHUB_WORKSPACE}", "."),
+    ("$GITHUB_WORKSPACE", "."),
+    ("${CI_PROJECT_DIR}", "."),
+    ("$CI_PROJECT_DIR", "."),
+)
 
 
 def run(project: Project, options: AuditOptions) -> list[Finding]:
@@ -70,7 +97,10 @@ def _github(project: Project, rel: Path, root: yaml.Node | None) -> list[Finding
     default_wd = _working_dir(yamlnode.value(root, "defaults"))
     for _, _, job in yamlnode.items(yamlnode.value(root, "jobs")):
         job_wd = _working_dir(yamlnode.value(job, "defaults")) or default_wd
-        for step in yamlnode.sequence(yamlnode.value(job, "steps")):
+        steps = yamlnode.sequence(yamlnode.value(job, "steps"))
+        if not any(_elsewhere(step) for step in steps):
+            out += [f for step in steps for f in _build_action(project, rel, step)]
+        for step in steps:
             script = yamlnode.value(step, "run")
             wd_node = yamlnode.value(step, "working-directory")
             wd = yamlnode.scalar(wd_node) if wd_node is not None else job_wd
@@ -81,6 +111,56 @@ def _github(project: Project, rel: Path, root: yaml.Node | None) -> list[Finding
 
 def _working_dir(defaults: yaml.Node | None) -> str | None:
     return yamlnode.scalar(yamlnode.value(yamlnode.value(defaults, "run"), "working-directory"))
+
+
+def _elsewhere(step: yaml.Node) -> bool:
+    """A checkout into a subfolder, or of another repository: workspace paths are not ours."""
+    uses = yamlnode.scalar(yamlnode.value(step, "uses")) or ""
+    options = yamlnode.value(step, "with")
+    return uses.startswith("actions/checkout") and (
+        yamlnode.value(options, "path") is not None
+        or yamlnode.value(options, "repository") is not None
+    )
+
+
+def _build_action(project: Project, rel: Path, step: yaml.Node) -> list[Finding]:
+    """`docker/build-push-action`: `with.context` and `with.file` (default `{context}/Dockerfile`),
+    both relative to the workspace, must exist."""
+    uses = yamlnode.scalar(yamlnode.value(step, "uses")) or ""
+    if not uses.startswith("docker/build-push-action@"):
+        return []
+    options = yamlnode.value(step, "with")
+    context_node = yamlnode.value(options, "context")
+    file_node = yamlnode.value(options, "file")
+    context = yamlnode.scalar(context_node) or "."
+    context = context.removeprefix("{{defaultContext}}:") if context_node is not None else "."
+    if _unsure(context):
+        return []
+    where = yamlnode.line(context_node) if context_node is not None else yamlnode.line(step)
+    if not (project.root / context).is_dir():
+        msg = f"docker/build-push-action context '{context}', which does not exist"
+        return [_f("SB511", Severity.ERROR, rel, where, msg)]
+    file = yamlnode.scalar(file_node)
+    if file_node is not None and file is not None:
+        where = yamlnode.line(file_node)
+    else:
+        file = posixpath.join(context, "Dockerfile")
+    if _unsure(file) or (project.root / file).is_file():
+        return []
+    how = "file" if file_node is not None else "file (default: the context's Dockerfile)"
+    msg = f"docker/build-push-action {how} '{file}', which does not exist"
+    return [_f("SB511", Severity.ERROR, rel, where, msg)]
+
+
+def _unsure(path: str) -> bool:
+    target = Path(path)
+    return (
+        any(u in path for u in _UNSAFE)
+        or "://" in path
+        or path.startswith("git@")
+        or target.is_absolute()
+        or ".." in target.parts
+    )
 
 
 # GitLab CI --------------------------------------------------------------------------------
@@ -137,11 +217,13 @@ def _script(
         return []
     first = yamlnode.line(node) + (1 if getattr(node, "style", None) in ("|", ">") else 0)
     out = []
+    missing: set[tuple[int, Path]] = set()
     for offset, path, why in script_references(text):
         target = Path(wd) / path
-        if target.is_absolute() or ".." in target.parts:
+        if target.is_absolute() or ".." in target.parts or (offset, target.parent) in missing:
             continue
         if not (project.root / base / target).exists():
+            missing.add((offset, target))
             msg = (
                 f"{why} '{path}'"
                 + (f" (in {wd})" if wd not in ("", ".") else "")
@@ -161,13 +243,15 @@ def script_references(script: str) -> Iterator[tuple[int, str, str]]:
             pending += raw.rstrip()[:-1] + " "
             continue
         logical, pending = pending + raw, ""
+        for name, value in _WORKSPACE:
+            logical = logical.replace(name, value)
         for part in _SEPARATOR.split(logical):
             try:
-                words = shlex.split(part, comments=True)
+                words = shellwords.split(part, comments=True)
             except ValueError:
                 continue
             for path, why in _command_refs(words):
-                if not any(u in path for u in _UNSAFE):
+                if not any(u in path for u in _UNSAFE) and "://" not in path:
                     yield start, path, why
 
 
@@ -178,10 +262,19 @@ def _command_refs(words: list[str]) -> Iterator[tuple[str, str]]:
         return
     tool = words[0].rsplit("/", 1)[-1]
     rest = words[1:]
-    if tool in ("docker", "podman") and "build" in rest:
-        yield from (((p, f"{tool} build -f")) for p in _option_values(rest, ("-f", "--file")))
-    elif tool == "docker-compose" or (tool in ("docker", "podman") and "compose" in rest):
+    if tool == "docker-compose" or (tool in ("docker", "podman") and "compose" in rest):
         yield from ((p, "compose -f") for p in _option_values(rest, ("-f", "--file")))
+    elif tool in ("docker", "podman") and "build" in rest:
+        files = _option_values(rest, ("-f", "--file"))
+        yield from ((p, f"{tool} build -f") for p in files)
+        context = _build_context(rest)
+        if context is not None:
+            yield context, f"{tool} build context"
+            if not files and tool == "docker":
+                yield posixpath.join(context, "Dockerfile"), "docker build (no -f) reads"
+    elif tool == "executor":  # kaniko
+        yield from ((p, "kaniko --dockerfile") for p in _option_values(rest, ("--dockerfile",)))
+        yield from ((p, "kaniko --context") for p in _option_values(rest, ("--context",)))
     elif (tool in ("pip", "pip3") or (_PY.match(tool) and rest[:2] == ["-m", "pip"])) or (
         tool == "uv" and rest[:1] == ["pip"]
     ):
@@ -198,6 +291,30 @@ def _command_refs(words: list[str]) -> Iterator[tuple[str, str]]:
             yield script, tool
     elif words[0].startswith("./") and words[0].endswith((".sh", ".py")):
         yield words[0][2:], "runs"
+
+
+def _build_context(words: list[str]) -> str | None:
+    """The context operand of `docker [buildx|image|builder] build ...`, when it is certain."""
+    for prefix in (["build"], ["buildx", "build"], ["image", "build"], ["builder", "build"]):
+        if words[: len(prefix)] == prefix:
+            rest = words[len(prefix) :]
+            break
+    else:
+        return None
+    operands: list[str] = []
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        if word.startswith("-") and word != "-":
+            # NOTE: an unknown flag is taken to have a value: a miss, never a wrong operand.
+            takes_value = "=" not in word and word not in _BUILD_SWITCHES
+            i += 2 if takes_value else 1
+            continue
+        operands.append(word)
+        i += 1
+    if len(operands) != 1 or operands[0] == "-" or "://" in operands[0]:
+        return None
+    return operands[0]
 
 
 def _option_values(words: list[str], names: tuple[str, ...]) -> list[str]:

@@ -1,12 +1,16 @@
 """SB5xx compose rules: files that do not parse, override services the base lacks, missing paths.
 
-Also the source of truth for how compose builds each Dockerfile (`builds()`), which the Dockerfile
-rules use to know a Dockerfile's build context, target and build args.
+A file is judged as an override only when something merges it over another
+(`compose_merge`); a `compose.X.yml` nobody is seen merging is judged on its own, and a path in
+it is flagged only when it is missing both on its own and with the fields the same folder's
+`compose.yml` would give it. Also the source of truth for how compose builds each Dockerfile
+(`builds()`), which the Dockerfile rules use to know a Dockerfile's context, target and args.
 """
 
 from __future__ import annotations
 
-import difflib
+import fnmatch
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -14,10 +18,11 @@ from pathlib import Path
 
 import yaml
 
-from stablebuild.audit import yamlnode
+from stablebuild.audit import compose_merge, gitignore, yamlnode
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.audit.sources import per_project, read_text
 
 COMPOSE_PATTERNS = (
     "compose.yml",
@@ -28,10 +33,36 @@ COMPOSE_PATTERNS = (
     "compose.*.yaml",
     "docker-compose.*.yml",
     "docker-compose.*.yaml",
+    "docker-stack.yml",
+    "docker-stack.yaml",
+    "docker-stack.*.yml",
+    "docker-stack.*.yaml",
 )
-_BASE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+# A stack file named for one of these is deployed by it, with its env files put in place then.
+DEPLOY_TOOLS = frozenset(
+    ["stack", "swarm", "portainer", "coolify", "dokploy", "caprover", "kamal", "dokku", "deploy"]
+)
+SAMPLE_SUFFIXES = (
+    ".sample",
+    "-sample",
+    "_sample",
+    ".example",
+    "-example",
+    "_example",
+    ".template",
+    ".dist",
+)
+_COMPOSE_NAME = re.compile("|".join(fnmatch.translate(p) for p in COMPOSE_PATTERNS))
 _INTERPOLATION = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$(\w+)")
 _REMOTE = re.compile(r"^(?:[a-z]+://|git@|github\.com/)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ComposeRole:
+    """How a compose file is used: merged over others (known), possibly over one, or alone."""
+
+    merged_over: tuple[Path, ...] = ()  # the files it is merged over, in order
+    maybe_over: Path | None = None  # named like an override of this file, never seen merged
 
 
 @dataclass(frozen=True)
@@ -56,18 +87,25 @@ def _parse(text: str) -> tuple[yaml.Node | None, yamlnode.YamlProblem | None]:
 
 
 def compose_files(project: Project) -> list[Path]:
-    return project.matching(*COMPOSE_PATTERNS)
+    return per_project(
+        project, "compose-files", lambda: [f for f in project.files if _COMPOSE_NAME.match(f.name)]
+    )
 
 
-def is_override(rel: Path) -> bool:
-    return rel.name not in _BASE_NAMES
+def roles(project: Project) -> dict[Path, ComposeRole]:
+    """Every compose file's role, worked out once per project."""
 
+    def build() -> dict[Path, ComposeRole]:
+        files = compose_files(project)
+        merged = compose_merge.merges(project, files)
+        return {
+            rel: ComposeRole(merged[rel])
+            if rel in merged
+            else ComposeRole(maybe_over=compose_merge.standard_base(rel, files))
+            for rel in files
+        }
 
-def base_file(project: Project, override: Path) -> Path | None:
-    """The file an override extends: same folder, same family name first."""
-    order = _BASE_NAMES if override.name.startswith("compose.") else _BASE_NAMES[::-1]
-    present = set(project.files)
-    return next((override.parent / n for n in order if override.parent / n in present), None)
+    return per_project(project, "compose-roles", build)
 
 
 def _services(project: Project, rel: Path) -> yaml.Node | None:
@@ -78,8 +116,12 @@ def _services(project: Project, rel: Path) -> yaml.Node | None:
     return yamlnode.value(root, "services")
 
 
+def _file_set(project: Project) -> set[Path]:
+    return per_project(project, "file-set", lambda: set(project.files))
+
+
 def _dotenv(project: Project, folder: Path) -> dict[str, str]:
-    text = project.text(folder / ".env") if (folder / ".env") in set(project.files) else None
+    text = read_text(project, folder / ".env") if (folder / ".env") in _file_set(project) else None
     values: dict[str, str] = {}
     for raw in (text or "").splitlines():
         line = raw.strip().removeprefix("export ").strip()
@@ -114,7 +156,7 @@ def interpolate(text: str, env: dict[str, str]) -> str | None:
 def _relative(project: Project, path: Path) -> Path | None:
     try:
         return path.resolve().relative_to(project.root)
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return None
 
 
@@ -140,30 +182,54 @@ def _build_args(node: yaml.Node) -> dict[str, str]:
 
 
 def _merged_fields(
-    build_node: yaml.Node, base_services: yaml.Node | None, service: str
+    build_node: yaml.Node, under: list[yaml.Node | None], service: str
 ) -> dict[str, tuple[str, int]]:
-    """An override's build fields, completed by the base file's build of the same service."""
+    """A service's build fields completed by the files it is merged over (the latest first)."""
     fields = _build_fields(build_node)
-    inherited = yamlnode.value(yamlnode.value(base_services, service), "build")
-    for name, entry in (_build_fields(inherited) if inherited is not None else {}).items():
-        fields.setdefault(name, entry)
+    for services in reversed(under):
+        inherited = yamlnode.value(yamlnode.value(services, service), "build")
+        for name, entry in (_build_fields(inherited) if inherited is not None else {}).items():
+            fields.setdefault(name, entry)
     return fields
 
 
+def _readings(
+    project: Project, rel: Path, role: ComposeRole, build_node: yaml.Node, service: str
+) -> list[dict[str, tuple[str, int]]]:
+    """The ways a service's build can be read: merged, alone, or (unknown role) both."""
+    if role.merged_over:
+        under = [_services(project, b) for b in role.merged_over]
+        return [_merged_fields(build_node, under, service)]
+    own = _build_fields(build_node)
+    if role.maybe_over is None:
+        return [own]
+    maybe = _merged_fields(build_node, [_services(project, role.maybe_over)], service)
+    return [own] if maybe == own else [own, maybe]
+
+
 def builds(project: Project) -> list[ComposeBuild]:
-    """Every service build in every compose file; an override inherits its base's build fields."""
+    """Every service build in every compose file; an override inherits its bases' build fields.
+
+    A file never seen merged but named like an override is read alone, unless only the base's
+    fields make its Dockerfile exist.
+    """
     out: list[ComposeBuild] = []
-    for rel in compose_files(project):
-        base = base_file(project, rel) if is_override(rel) else None
-        base_services = _services(project, base) if base else None
+    for rel, role in roles(project).items():
         env = _dotenv(project, rel.parent)
         for service, key_node, svc in yamlnode.items(_services(project, rel)):
             build_node = yamlnode.value(svc, "build")
             if build_node is None:
                 continue
-            fields = _merged_fields(build_node, base_services, service)
             line = yamlnode.line(key_node)
-            out.append(_resolve(project, rel, service, line, fields, env, _build_args(build_node)))
+            args = _build_args(build_node)
+            found = [
+                _resolve(project, rel, service, line, fields, env, args)
+                for fields in _readings(project, rel, role, build_node, service)
+            ]
+            existing = [
+                b for b in found if b.dockerfile and (project.root / b.dockerfile).is_file()
+            ]
+            out.append((existing or found)[0])
     return out
 
 
@@ -190,7 +256,7 @@ def _resolve(
 
 def run(project: Project, options: AuditOptions) -> list[Finding]:
     findings: list[Finding] = []
-    for rel in compose_files(project):
+    for rel, role in roles(project).items():
         text = project.text(rel)
         if text is None:
             continue
@@ -198,13 +264,10 @@ def run(project: Project, options: AuditOptions) -> list[Finding]:
         if problem is not None:
             findings.append(yaml_finding(rel.as_posix(), problem))
             continue
-        env = _dotenv(project, rel.parent)
         services = _services(project, rel)
-        base = base_file(project, rel) if is_override(rel) else None
-        base_services = _services(project, base) if base is not None else None
-        findings += _paths(project, rel, services, base_services, env)
-        if base is not None:
-            findings += _override(project, rel, base, services)
+        findings += _paths(project, rel, role, services, _dotenv(project, rel.parent))
+        if role.merged_over:
+            findings += _override(project, rel, role.merged_over, services)
     return findings
 
 
@@ -219,16 +282,22 @@ def yaml_finding(file: str, problem: yamlnode.YamlProblem) -> Finding:
     )
 
 
-def _override(project: Project, rel: Path, base: Path, services: yaml.Node | None) -> list[Finding]:
-    base_names = [name for name, _, _ in yamlnode.items(_services(project, base))]
+def _override(
+    project: Project, rel: Path, under: tuple[Path, ...], services: yaml.Node | None
+) -> list[Finding]:
+    base_names = list(
+        dict.fromkeys(name for b in under for name, _, _ in yamlnode.items(_services(project, b)))
+    )
+    shown = ", ".join(b.as_posix() for b in under)
     findings = []
     for name, key_node, svc in yamlnode.items(services):
         if name in base_names:
             continue
         keys = {k for k, _, _ in yamlnode.items(svc)}
-        close = difflib.get_close_matches(name, base_names, n=1)
-        guess = f"; did you mean '{close[0]}'?" if close else ""
-        where = f"{rel.as_posix()} overrides service '{name}', which {base.as_posix()} lacks"
+        close = typo_of(name, base_names)
+        guess = f"; did you mean '{close}'?" if close else ""
+        where = f"{rel.as_posix()} is merged over {shown} and names service '{name}', which "
+        where += "they lack" if len(under) > 1 else "it lacks"
         if not keys & {"image", "build", "extends"}:
             message = f"{where}, and gives it no image or build: compose will refuse the pair"
             findings.append(_f("SB501", Severity.ERROR, rel, key_node, message + guess))
@@ -238,40 +307,112 @@ def _override(project: Project, rel: Path, base: Path, services: yaml.Node | Non
     return findings
 
 
+def typo_of(name: str, names: list[str]) -> str | None:
+    """The name `name` is most likely a misspelling of, or None: one or two edits away, and not
+    a sibling such as `api-v2` next to `api`, `worker2` next to `worker`, `api-v1` and `api-v2`."""
+    best: tuple[int, str] | None = None
+    for other in names:
+        if other == name or min(len(other), len(name)) < 3:
+            continue
+        short, long = sorted((name, other), key=len)
+        if long.startswith(short) and long[len(short)] in "-_.0123456789":
+            continue
+        if re.sub(r"\d", "", name) == re.sub(r"\d", "", other):
+            continue
+        limit = 1 if len(long) <= 6 else 2
+        distance = _distance(name, other)
+        if distance <= limit and (best is None or distance < best[0]):
+            best = (distance, other)
+    return best[1] if best else None
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance where swapping two neighbours counts once (optimal string alignment)."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
 def _paths(
     project: Project,
     rel: Path,
+    role: ComposeRole,
     services: yaml.Node | None,
-    base_services: yaml.Node | None,
     env: dict[str, str],
 ) -> list[Finding]:
     findings: list[Finding] = []
     here = project.root / rel.parent
     for service, _, svc in yamlnode.items(services):
         build_node = yamlnode.value(svc, "build")
-        fields = {} if build_node is None else _merged_fields(build_node, base_services, service)
-        context_dir = here
-        if "context" in fields:
-            text, line = fields["context"]
-            value = interpolate(text, env)
-            if value is not None and not _REMOTE.match(value):
-                context_dir = here / value
-                if not context_dir.is_dir():
-                    msg = f"build context '{text}' does not exist"
-                    findings.append(_f("SB502", Severity.ERROR, rel, line, msg))
-                    continue
-        if "dockerfile" in fields and context_dir.is_dir():
-            text, line = fields["dockerfile"]
-            value = interpolate(text, env)
-            if value is not None and not (context_dir / value).is_file():
-                msg = f"build.dockerfile '{text}' does not exist (it is relative to the context)"
-                findings.append(_f("SB503", Severity.ERROR, rel, line, msg))
+        if build_node is not None:
+            readings = _readings(project, rel, role, build_node, service)
+            problems = [_build_problems(here, rel, fields, env) for fields in readings]
+            if all(problems):
+                findings += problems[0]
         for path, node, required in _env_files(yamlnode.value(svc, "env_file")):
             value = interpolate(path, env)
             if required and value is not None and not (here / value).is_file():
-                msg = f"env_file '{path}' does not exist"
-                findings.append(_f("SB504", Severity.ERROR, rel, node, msg))
+                findings.append(_missing_env_file(project, rel, path, value, node))
     return findings
+
+
+def _build_problems(
+    here: Path, rel: Path, fields: dict[str, tuple[str, int]], env: dict[str, str]
+) -> list[Finding]:
+    context_dir = here
+    if "context" in fields:
+        text, line = fields["context"]
+        value = interpolate(text, env)
+        if value is not None and not _REMOTE.match(value):
+            context_dir = here / value
+            if not context_dir.is_dir():
+                msg = f"build context '{text}' does not exist"
+                return [_f("SB502", Severity.ERROR, rel, line, msg)]
+    if "dockerfile" in fields and context_dir.is_dir():
+        text, line = fields["dockerfile"]
+        value = interpolate(text, env)
+        if value is not None and not (context_dir / value).is_file():
+            msg = f"build.dockerfile '{text}' does not exist (it is relative to the context)"
+            return [_f("SB503", Severity.ERROR, rel, line, msg)]
+    return []
+
+
+def _missing_env_file(
+    project: Project, rel: Path, shown: str, value: str, node: yaml.Node
+) -> Finding:
+    """SB504: an error, unless the file is one a deployment puts in place (then a warning)."""
+    why = _deploy_time(project, rel, value)
+    if why is None:
+        return _f("SB504", Severity.ERROR, rel, node, f"env_file '{shown}' does not exist")
+    msg = f"env_file '{shown}' does not exist here, and {why}: it is expected at deploy time"
+    return _f("SB504", Severity.WARNING, rel, node, msg)
+
+
+def _deploy_time(project: Project, rel: Path, value: str) -> str | None:
+    target = Path(os.path.realpath(project.root / rel.parent / value))  # never raises on a loop
+    try:
+        inside = target.relative_to(project.root)
+    except ValueError:
+        return "it lies outside the audited folder"
+    if gitignore.ignored(project, inside):
+        return "it is git-ignored"
+    samples = [target.with_name(target.name + s) for s in SAMPLE_SUFFIXES]
+    if target.name.startswith(".env"):
+        samples += [target.with_name(".env" + s) for s in SAMPLE_SUFFIXES]
+    sample = next((s for s in samples if s.is_file()), None)
+    if sample is not None:
+        return f"{sample.relative_to(project.root).as_posix()} is its sample"
+    words = set(re.split(r"[._-]", rel.name.lower()))
+    tool = next((t for t in sorted(DEPLOY_TOOLS) if t in words), None)
+    if tool is not None:
+        return f"{rel.name} is a stack file for deployment ({tool})"
+    return None
 
 
 def _env_files(node: yaml.Node | None) -> list[tuple[str, yaml.Node, bool]]:
@@ -299,4 +440,14 @@ def _f(rule: str, severity: Severity, rel: Path, where: yaml.Node | int, message
     return Finding(rule, severity, rel.as_posix(), line, message, _HINTS[rule])
 
 
-__all__ = ["ComposeBuild", "builds", "compose_files", "interpolate", "run", "yaml_finding"]
+__all__ = [
+    "ComposeBuild",
+    "ComposeRole",
+    "builds",
+    "compose_files",
+    "interpolate",
+    "roles",
+    "run",
+    "typo_of",
+    "yaml_finding",
+]

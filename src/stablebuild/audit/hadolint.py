@@ -5,6 +5,11 @@ Each hadolint result becomes a Finding whose rule is `SB700:<hadolint code>` (e.
 Two codes are dropped because an SB4xx rule says the same thing with more context: DL3022
 (SB404) and DL3002 (SB405). The Dockerfile's text goes to hadolint on stdin, in the project's
 root as working directory so a `.hadolint.yaml` there applies; nothing from the repo is run.
+
+The gate is about builds that break, and hadolint's levels are about style: a hadolint finding
+is at most a warning unless the manifest's `audit.hadolint_severity` says `error`, and its own
+level stays in the message. A file hadolint cannot parse (DL1000: heredocs and other syntax it
+does not read) is not an error; one info note lists the files it could not lint.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from stablebuild.audit import dockerfile
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.audit.sources import read_text
 
 TIMEOUT_S = 30.0
 DUPLICATES = frozenset({"DL3022", "DL3002"})
+UNPARSED = "DL1000"  # hadolint's "could not parse this file"
 _LEVELS = {
     "error": Severity.ERROR,
     "warning": Severity.WARNING,
@@ -64,8 +72,9 @@ def start(project: Project, options: AuditOptions) -> Callable[[], list[Finding]
     jobs = [
         (rel.as_posix(), text)
         for rel in dockerfile.dockerfiles(project)
-        if (text := project.text(rel)) is not None
+        if (text := read_text(project, rel)) is not None
     ]
+    cap = Severity(project.manifest.audit.hadolint_severity if project.manifest else "warning")
     if not jobs:
         return list
     pool = ThreadPoolExecutor(max_workers=min(8, len(jobs)), thread_name_prefix="hadolint")
@@ -76,11 +85,20 @@ def start(project: Project, options: AuditOptions) -> Callable[[], list[Finding]
 
     def collect() -> list[Finding]:
         findings: list[Finding] = []
+        unparsed: list[str] = []
         for (file, _), future in zip(jobs, futures, strict=True):
             try:
-                findings.extend(future.result())
+                found = future.result()
             except Exception as exc:  # never let hadolint break the audit
                 findings.append(_failed(file, f"{type(exc).__name__}: {exc}"))
+                continue
+            for finding in found:
+                if finding.rule == f"SB700:{UNPARSED}":
+                    unparsed.append(finding.file)
+                else:
+                    findings.append(_capped(finding, cap))
+        if unparsed:
+            findings.append(_not_linted(sorted(set(unparsed))))
         return findings
 
     return collect
@@ -118,9 +136,8 @@ def to_finding(file: str, item: dict[str, object]) -> Finding | None:
     if code in DUPLICATES:
         return None
     line = item.get("line")
-    level = _LEVELS.get(str(item.get("level", "")).lower(), Severity.WARNING)
-    if code == "DL1000":  # hadolint could not parse the file: Docker will not either
-        level = Severity.ERROR
+    own = str(item.get("level", "")).lower()
+    level = _LEVELS.get(own, Severity.WARNING)
     url = (
         f"https://github.com/hadolint/hadolint/wiki/{code}"
         if code.startswith("DL")
@@ -131,8 +148,28 @@ def to_finding(file: str, item: dict[str, object]) -> Finding | None:
         level,
         file,
         line if isinstance(line, int) and line > 0 else None,
-        " ".join(str(item.get("message", "")).split()),
+        " ".join(str(item.get("message", "")).split()) + (f" [hadolint: {own}]" if own else ""),
         f"see {url}" if url else "",
+    )
+
+
+def _capped(finding: Finding, cap: Severity) -> Finding:
+    """The finding at no more than `cap` (the manifest's `audit.hadolint_severity`)."""
+    if finding.rule.startswith("SB700:") and finding.severity.rank > cap.rank:
+        return replace(finding, severity=cap)
+    return finding
+
+
+def _not_linted(files: list[str]) -> Finding:
+    shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
+    return Finding(
+        "SB702",
+        Severity.INFO,
+        "",
+        None,
+        f"hadolint could not parse {len(files)} Dockerfile(s), so they were not linted: {shown} "
+        "(hadolint does not read heredocs and some other BuildKit syntax; Docker may well)",
+        "SB400 reports syntax Docker itself rejects; nothing to do unless it shows one",
     )
 
 

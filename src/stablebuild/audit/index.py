@@ -1,13 +1,18 @@
-"""A small client for a package index's PEP 691 JSON simple API, with a disk cache.
+"""A small client for a package index's simple API (PEP 691 JSON, PEP 503 HTML), with a disk cache.
 
 One JSON file per project under `<cache_dir>/index/<index>/`, reused while fresh (24 h); offline
 uses only the cache. Network failures become answers with a `problem`, never exceptions, and the
 first unreachable answer stops further attempts so a dead network costs one timeout, not one per
 project. Projects are fetched concurrently.
+
+Every file name is parsed (with `packaging.utils`) once: when the page is fetched. The cache keeps
+the page grouped by release with each wheel's tags (`releases.py`), so a warm audit parses no
+file name; a page read once stays in memory while its cache file is unchanged.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -15,21 +20,31 @@ import ssl
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from stablebuild import atomic
 from stablebuild.audit.options import AuditOptions
+from stablebuild.audit.releases import DistFile, Releases
 
-ACCEPT = "application/vnd.pypi.simple.v1+json"
+ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
 FRESH_SECONDS = 24 * 3600
 MAX_WORKERS = 16
+CACHE_FORMAT = 3  # 1 (no "format" key): a flat file list; 3: files grouped by release
+MEMO_PAGES = 8192  # pages kept in memory between audits of one process
+MAX_PAGE_BYTES = 64 * 1024 * 1024  # the largest PyPI pages, grouped, are a few MiB
 
 
 class IndexUnavailable(Exception):
@@ -40,22 +55,48 @@ class IndexUnavailable(Exception):
         self.unreachable = unreachable
 
 
-@dataclass(frozen=True)
-class DistFile:
-    filename: str
-    requires_python: str | None = None
-    yanked: bool = False
-    yanked_reason: str | None = None
-
-
-@dataclass(frozen=True)
 class ProjectPage:
-    """What the index lists for one project; `found` is False when it answered 404."""
+    """What the index lists for one project; `found` is False when it answered 404.
 
-    name: str
-    files: tuple[DistFile, ...]
-    found: bool = True
-    fetched_at: float = 0.0
+    Built from a file list (a fetch, a test) or from the cache's releases; each view of the
+    other is made once, when first asked for.
+    """
+
+    __slots__ = ("_files", "_releases", "fetched_at", "found", "name")
+
+    def __init__(
+        self,
+        name: str,
+        files: Iterable[DistFile] | None = (),
+        found: bool = True,
+        fetched_at: float = 0.0,
+        *,
+        releases: Releases | None = None,
+    ) -> None:
+        self.name = name
+        self.found = found
+        self.fetched_at = fetched_at
+        self._releases = releases
+        self._files = None if files is None or releases is not None else tuple(files)
+
+    @property
+    def files(self) -> tuple[DistFile, ...]:
+        if self._files is None:
+            self._files = self.releases.all_files()
+        return self._files
+
+    @property
+    def releases(self) -> Releases:
+        if self._releases is None:
+            self._releases = Releases.of(self._files or ())
+        return self._releases
+
+    def refreshed(self, fetched_at: float) -> ProjectPage:
+        """The same page, stamped with another fetch time (its parsed views are shared)."""
+        return ProjectPage(self.name, self._files, self.found, fetched_at, releases=self._releases)
+
+    def __repr__(self) -> str:
+        return f"ProjectPage({self.name!r}, found={self.found}, releases={len(self.releases)})"
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,11 @@ class IndexAnswer:
     page: ProjectPage | None
     problem: str | None = None  # why there is no page: offline cache miss, network failure
     stale: bool = False  # an old cached page used because the index could not be reached
+    index: str = ""  # the index that answered (credentials removed), for messages
+
+
+_MEMO: dict[Path, tuple[int, int, ProjectPage]] = {}  # cache file -> (mtime_ns, size, page)
+_MEMO_LOCK = threading.Lock()
 
 
 Fetch = Callable[[str], ProjectPage]  # canonical name -> page; raises IndexUnavailable
@@ -84,7 +130,8 @@ class SimpleIndex:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url.rstrip("/")
-        self.cache_dir = cache_dir / "index" / _slug(self.url)
+        self.display = _without_credentials(self.url)  # NOTE: messages and paths never hold them
+        self.cache_dir = cache_dir / "index" / _slug(self.display)
         self.timeout = timeout
         self.offline = offline
         self.max_age = max_age
@@ -116,67 +163,79 @@ class SimpleIndex:
                 cached[name] = page
             fresh = page is not None and self._clock() - page.fetched_at < self.max_age
             if page is not None and (fresh or self.offline):
-                answers[name] = IndexAnswer(name, page)
+                answers[name] = IndexAnswer(name, page, index=self.display)
             elif self.offline:
-                answers[name] = IndexAnswer(name, None, "offline and no cached index answer")
+                answers[name] = IndexAnswer(
+                    name, None, "offline and no cached index answer", index=self.display
+                )
         missing = [n for n in wanted if n not in answers]
         if missing:
             workers = min(MAX_WORKERS, len(missing))
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 for name, answer in zip(missing, pool.map(self._answer, missing), strict=True):
                     if answer.page is None and name in cached:
-                        answer = IndexAnswer(name, cached[name], answer.problem, stale=True)
+                        answer = IndexAnswer(
+                            name, cached[name], answer.problem, stale=True, index=self.display
+                        )
                     answers[name] = answer
         return answers
 
     def read_cache(self, name: str) -> ProjectPage | None:
+        """The cached page, from memory while its file is unchanged; None when absent or damaged."""
+        path = self.cache_path(name)
         try:
-            data = json.loads(self.cache_path(name).read_text(encoding="utf-8"))
-            files = tuple(
-                DistFile(
-                    f["filename"], f.get("requires_python"), bool(f.get("yanked")), f.get("why")
-                )
-                for f in data["files"]
-            )
-            return ProjectPage(data["name"], files, bool(data["found"]), float(data["fetched_at"]))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # absent or damaged: treat as a miss
+            stat = path.stat()
+        except OSError:
+            return None
+        if not S_ISREG(stat.st_mode) or stat.st_size > MAX_PAGE_BYTES:
+            return None  # NOTE: never block on a FIFO or swallow a runaway file: a miss
+        memo = _MEMO.get(path)
+        if memo is not None and memo[:2] == (stat.st_mtime_ns, stat.st_size):
+            return memo[2]
+        try:
+            page = _page_from_cache(json.loads(path.read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # damaged: treat as a miss
+        _remember(path, stat.st_mtime_ns, stat.st_size, page)
+        return page
 
     def write_cache(self, page: ProjectPage) -> None:
-        files = []
-        for f in page.files:
-            entry: dict[str, Any] = {"filename": f.filename}
-            if f.requires_python:
-                entry["requires_python"] = f.requires_python
-            if f.yanked:
-                entry["yanked"] = True
-                entry["why"] = f.yanked_reason
-            files.append(entry)
-        data = {"name": page.name, "index": self.url, "found": page.found}
-        data |= {"fetched_at": page.fetched_at, "files": files}
+        data = {"format": CACHE_FORMAT, "name": page.name, "index": self.display}
+        data |= {"found": page.found, "fetched_at": page.fetched_at}
+        data["releases"] = dict(page.releases.grouped())
         path = self.cache_path(page.name)
+        text = json.dumps(data, separators=(",", ":"))
         with contextlib.suppress(OSError):  # NOTE: a read-only cache only costs speed
-            atomic.write_text(path, json.dumps(data, separators=(",", ":")))
+            atomic.write_text(path, text, make_parents=True)
+            stat = path.stat()
+            _remember(path, stat.st_mtime_ns, stat.st_size, page)
 
     def _answer(self, name: str) -> IndexAnswer:
         if self._down is not None:
-            return IndexAnswer(name, None, self._down)
+            return IndexAnswer(name, None, self._down, index=self.display)
         try:
             page = self._fetch(name)
         except IndexUnavailable as exc:
             if exc.unreachable:
                 with self._lock:
                     self._down = self._down or str(exc)
-            return IndexAnswer(name, None, str(exc))
+            return IndexAnswer(name, None, str(exc), index=self.display)
         if not page.fetched_at:
-            page = ProjectPage(page.name, page.files, page.found, self._clock())
+            page = page.refreshed(self._clock())
         self.write_cache(page)
-        return IndexAnswer(name, page)
+        return IndexAnswer(name, page, index=self.display)
 
     def _fetch_http(self, name: str) -> ProjectPage:
-        request = urllib.request.Request(
-            f"{self.url}/{name}/", headers={"Accept": ACCEPT, "User-Agent": "stablebuild-audit"}
-        )
+        url = f"{self.url}/{name}/"
+        headers = {"Accept": ACCEPT, "User-Agent": "stablebuild-audit"}
+        parts = urllib.parse.urlsplit(url)
+        if parts.username is not None:  # urllib does not send a URL's user:password by itself
+            user = urllib.parse.unquote(parts.username)
+            secret = urllib.parse.unquote(parts.password or "")
+            token = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
+            headers["Authorization"] = f"Basic {token}"
+            url = _without_credentials(url)
+        request = urllib.request.Request(url, headers=headers)
         context = ssl.create_default_context()  # honours SSL_CERT_FILE / the host CA bundle
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=context) as reply:
@@ -185,18 +244,22 @@ class SimpleIndex:
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return ProjectPage(name, (), found=False, fetched_at=self._clock())
-            raise IndexUnavailable(f"{self.url} answered HTTP {exc.code} for {name}") from exc
+            raise IndexUnavailable(f"{self.display} answered HTTP {exc.code} for {name}") from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise IndexUnavailable(f"{self.url} unreachable: {reason}", unreachable=True) from exc
-        if "json" not in kind:
             raise IndexUnavailable(
-                f"{self.url} did not answer with PEP 691 JSON (Content-Type {kind or 'none'})"
-            )
+                f"{self.display} unreachable: {reason}", unreachable=True
+            ) from exc
         try:
-            return parse_page(name, json.loads(body), self._clock())
+            if "json" in kind:
+                return parse_page(name, json.loads(body), self._clock())
+            if "html" in kind:
+                return parse_html_page(name, body.decode("utf-8", "replace"), self._clock())
         except (ValueError, KeyError, TypeError) as exc:
-            raise IndexUnavailable(f"{self.url} sent a malformed answer for {name}") from exc
+            raise IndexUnavailable(f"{self.display} sent a malformed answer for {name}") from exc
+        raise IndexUnavailable(
+            f"{self.display} did not answer with a simple-API page (Content-Type {kind or 'none'})"
+        )
 
 
 def parse_page(name: str, data: dict[str, Any], fetched_at: float = 0.0) -> ProjectPage:
@@ -215,5 +278,77 @@ def parse_page(name: str, data: dict[str, Any], fetched_at: float = 0.0) -> Proj
     return ProjectPage(canonicalize_name(name), tuple(files), True, fetched_at)
 
 
+class _Anchors(HTMLParser):
+    """The `<a>` elements of a PEP 503 page: href and the data- attributes pip reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+
+
+def parse_html_page(name: str, text: str, fetched_at: float = 0.0) -> ProjectPage:
+    """A PEP 503 HTML project page (PyTorch's and many mirrors' only kind) as a ProjectPage."""
+    parser = _Anchors()
+    parser.feed(text)
+    parser.close()
+    files = []
+    for anchor in parser.anchors:
+        href = anchor.get("href") or ""
+        filename = urllib.parse.unquote(urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1])
+        if not filename:
+            continue
+        yanked = "data-yanked" in anchor
+        reason = anchor.get("data-yanked") or None
+        files.append(DistFile(filename, anchor.get("data-requires-python") or None, yanked, reason))
+    return ProjectPage(canonicalize_name(name), tuple(files), True, fetched_at)
+
+
+def _page_from_cache(data: dict[str, Any]) -> ProjectPage:
+    name, found, fetched_at = str(data["name"]), bool(data["found"]), float(data["fetched_at"])
+    if data.get("format") == CACHE_FORMAT:
+        grouped = data["releases"]
+        if not isinstance(grouped, dict):  # NOTE: each value is checked when first read
+            raise TypeError("releases is not a mapping of release to files")
+        return ProjectPage(name, None, found, fetched_at, releases=Releases(grouped))
+    files = tuple(  # format 1, written by earlier versions: grouped (parsed) when first used
+        DistFile(f["filename"], f.get("requires_python"), bool(f.get("yanked")), f.get("why"))
+        for f in data["files"]
+    )
+    return ProjectPage(name, files, found, fetched_at)
+
+
+def _remember(path: Path, mtime_ns: int, size: int, page: ProjectPage) -> None:
+    with _MEMO_LOCK:
+        if len(_MEMO) >= MEMO_PAGES:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[path] = (mtime_ns, size, page)
+
+
+def _without_credentials(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def _slug(url: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", url.split("://", 1)[-1]).strip("_") or "index"
+
+
+__all__ = [
+    "DistFile",
+    "Fetch",
+    "IndexAnswer",
+    "IndexUnavailable",
+    "ProjectPage",
+    "Releases",
+    "SimpleIndex",
+    "parse_html_page",
+    "parse_page",
+]

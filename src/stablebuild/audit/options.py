@@ -17,6 +17,8 @@ class AuditFormat(str, Enum):
     JSON = "json"
     MARKDOWN = "markdown"
     SARIF = "sarif"
+    CODEQUALITY = "codequality"  # GitLab Code Quality JSON
+    GITHUB = "github"  # `file:line: severity rule message` lines, for problem matchers
 
 
 class FailOn(str, Enum):
@@ -42,4 +44,6 @@ class AuditOptions:
     online_vulns: bool = False  # fetch safety's public database when asked and reachable
     hadolint: bool = True  # merge hadolint's findings when the binary is installed
     python_targets: tuple[str, ...] = ()  # extra target Pythons from the command line
-    platforms: tuple[str, ...] = ()  # empty: the manifest's, else manylinux x86_64
+    # wheel platform tags (manylinux_2_28_aarch64) or Docker platforms (linux/arm64: the
+    # architecture only); empty: the manifest's, else told from each image's base
+    platforms: tuple[str, ...] = ()

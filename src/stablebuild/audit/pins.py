@@ -1,48 +1,47 @@
 """SB2xx: pin drift between requirements files, and which requirements files images install.
 
 Also builds the requirements inventory the wheel and vulnerability rules share: every
-requirements file parsed once, their include closures, and the files Dockerfiles install
-(`pip install -r X`, `-c X`, `COPY X`), read from dockerfile-parse's instructions.
+requirements file parsed once, their include closures, the lockfiles (uv.lock, poetry.lock,
+Pipfile.lock, pdm.lock) read as pins, the files Dockerfiles install (`installs.py`), and the
+package indexes pip asks for each file's pins.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
-import posixpath
-import re
-import shlex
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from stablebuild.audit import lockfiles
+from stablebuild.audit.dockerfiles import dockerfile_paths
 from stablebuild.audit.finding import Finding, Severity
+from stablebuild.audit.installs import (
+    Install,
+    dockerfile_installs,
+    is_requirements,
+    known_files,
+)
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
-from stablebuild.audit.python_version import dockerfile_instructions, dockerfiles, per_project
+from stablebuild.audit.releases import DistFile
 from stablebuild.audit.requirements import Pin, RequirementsFile, RequirementsReader
 from stablebuild.audit.requirements import project_reader as _reader
+from stablebuild.audit.sources import per_project
 
-REQUIREMENTS_GLOBS = (
-    "*requirements*.txt",
-    "*constraints*.txt",
-    "requirements/*.txt",
-    "*/requirements/*.txt",
-    "requirements*.lock",
-)
 PIN_WORDS = ("stable", "lock", "pinned")
-_INSTALL_FLAGS = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
-_SEPARATORS = {"&&", "||", ";", "|"}
 
 
 @dataclass(frozen=True)
-class Install:
-    """A Dockerfile instruction that puts a requirements file into the image."""
+class Indexes:
+    """The package indexes pip asks for a file's pins: `index_url` None means the default."""
 
-    dockerfile: str
-    line: int
-    target: str  # the requirements file, relative posix in the repo
-    how: str  # "-r", "-c" or "COPY"
+    index_url: str | None = None
+    extra: tuple[str, ...] = ()
+
+    def merged(self, other: Indexes) -> Indexes:
+        extra = tuple(dict.fromkeys((*self.extra, *other.extra)))
+        return Indexes(self.index_url or other.index_url, extra)
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,11 @@ class Inventory:
     exact_demanded: bool  # the manifest asks for exact pins (errors, not warnings)
     named: tuple[str, ...]  # files the manifest names
     problems: tuple[Finding, ...]  # parse and include problems, each once
+    lockfiles: frozenset[str] = frozenset()  # which of `files` are lockfiles
+    recorded: Mapping[tuple[str, int], tuple[DistFile, ...]] = field(default_factory=dict)
+    dev_only: frozenset[tuple[str, int]] = frozenset()  # lockfile pins only dev groups need
+    indexes: Mapping[str, Indexes] = field(default_factory=dict)  # file -> where pip looks
+    pin_indexes: Mapping[tuple[str, int], str] = field(default_factory=dict)  # a lock's own
 
     def installed(self) -> set[str]:
         """Files some Dockerfile installs or copies in, with everything they include."""
@@ -73,6 +77,13 @@ def inventory(project: Project) -> Inventory:
     return per_project(project, "requirements-inventory", lambda: _build(project))
 
 
+def indexes_for(inv: Inventory, pin: Pin) -> Indexes:
+    """Where pip looks for this pin: the options of every install and file that brings it in."""
+    found = inv.indexes.get(pin.file, Indexes())
+    own = inv.pin_indexes.get((pin.file, pin.line))
+    return Indexes(own, found.extra) if own else found
+
+
 def run(project: Project, options: AuditOptions) -> list[Finding]:
     inv = inventory(project)
     findings = list(inv.problems)
@@ -84,7 +95,7 @@ def run(project: Project, options: AuditOptions) -> list[Finding]:
 
 def _build(project: Project) -> Inventory:
     reader = RequirementsReader(_reader(project))
-    installs = [i for rel in dockerfiles(project) for i in _installs(project, rel)]
+    installs = [i for rel in dockerfile_paths(project) for i in dockerfile_installs(project, rel)]
     manifest = project.manifest
     named: list[str] = []
     if manifest is not None:
@@ -93,8 +104,11 @@ def _build(project: Project) -> Inventory:
                 named.append(req_path.resolve().relative_to(project.root).as_posix())
             except ValueError:
                 continue
-    roots = {f.as_posix() for f in project.matching(*REQUIREMENTS_GLOBS)}
-    roots |= {i.target for i in installs if i.how != "COPY"} | set(named)
+    locks = {f.as_posix() for f in project.files if f.name in lockfiles.LOCKFILE_NAMES}
+    locks |= {n for n in named if lockfiles.is_lockfile(n)}
+    roots = {f for f in known_files(project) if is_requirements(f) and not lockfiles.is_lockfile(f)}
+    roots |= {i.target for i in installs if i.how not in ("COPY", "mount")} | set(named)
+    roots -= locks
     files: dict[str, RequirementsFile] = {}
     closures: dict[str, tuple[str, ...]] = {}
     problems: dict[tuple[str, int | None, str], Finding] = {}
@@ -108,10 +122,24 @@ def _build(project: Project) -> Inventory:
     for path in list(files):  # included files get their own closure too
         if path not in closures:
             closures[path] = tuple(m.path for m in reader.closure(path)[0])
+    recorded: dict[tuple[str, int], tuple[DistFile, ...]] = {}
+    dev_only: set[tuple[str, int]] = set()
+    pin_indexes: dict[tuple[str, int], str] = {}
+    for lock_path in sorted(locks):
+        lock = lockfiles.read(project, Path(lock_path))
+        files[lock_path] = lock.requirements
+        closures[lock_path] = (lock_path,)
+        for f in lock.requirements.findings:
+            problems.setdefault((f.file, f.line, f.message), f)
+        recorded.update(lock.recorded)
+        dev_only |= lock.dev_only
+        pin_indexes.update(lock.indexes)
     if named:
         pin_files = tuple(n for n in named if n in files)
     else:
-        pin_files = tuple(p for p in files if any(w in Path(p).name.lower() for w in PIN_WORDS))
+        pin_files = tuple(
+            p for p in files if p not in locks and any(w in Path(p).name.lower() for w in PIN_WORDS)
+        )
     demanded = manifest is not None and manifest.audit.exact_pins
     return Inventory(
         files=files,
@@ -121,7 +149,40 @@ def _build(project: Project) -> Inventory:
         exact_demanded=demanded,
         named=tuple(named),
         problems=tuple(problems.values()),
+        lockfiles=frozenset(locks & set(files)),
+        recorded=recorded,
+        dev_only=frozenset(dev_only),
+        indexes=_indexes(files, closures, installs),
+        pin_indexes=pin_indexes,
     )
+
+
+def _indexes(
+    files: Mapping[str, RequirementsFile],
+    closures: Mapping[str, tuple[str, ...]],
+    installs: list[Install],
+) -> dict[str, Indexes]:
+    """pip's index options apply to a whole invocation: every file installed with another."""
+    out: dict[str, Indexes] = {}
+
+    def add(members: Iterable[str], found: Indexes) -> None:
+        if found.index_url or found.extra:
+            for member in members:
+                out[member] = out.get(member, Indexes()).merged(found)
+
+    for members in closures.values():
+        index_url, extra = None, []
+        for member in members:
+            for option in files[member].options if member in files else ():
+                if option.name == "--index-url" and option.value:
+                    index_url = index_url or option.value
+                elif option.name == "--extra-index-url" and option.value:
+                    extra.append(option.value)
+        add(members, Indexes(index_url, tuple(extra)))
+    for install in installs:
+        members = closures.get(install.target, (install.target,))
+        add(members, Indexes(install.index_url, install.extra_index_urls))
+    return out
 
 
 def _unpinned(inv: Inventory) -> list[Finding]:
@@ -158,6 +219,8 @@ def _key(pin: Pin) -> tuple[str, str | None]:
 def _conflicts_and_duplicates(inv: Inventory) -> list[Finding]:
     findings: list[Finding] = []
     for rf in inv.files.values():
+        if rf.path in inv.lockfiles:
+            continue  # NOTE: a resolver wrote it; forked versions (with markers) are not twins
         first: dict[tuple[str, str | None], Pin] = {}
         for pin in rf.entries:
             earlier = first.setdefault(_key(pin), pin)
@@ -173,7 +236,9 @@ def _conflicts_and_duplicates(inv: Inventory) -> list[Finding]:
                     )
                 )
     conflicted: set[tuple[str, int]] = set()
-    for closure in inv.closures.values():
+    for root, closure in inv.closures.items():
+        if root in inv.lockfiles:
+            continue
         chosen: dict[tuple[str, str | None], Pin] = {}
         for path in reversed(closure):  # includes first: the including file's pin is flagged
             for pin in inv.files[path].entries if path in inv.files else ():
@@ -209,6 +274,8 @@ def _conflicts_and_duplicates(inv: Inventory) -> list[Finding]:
         for pin in others:
             if (pin.file, pin.line) in conflicted:
                 continue
+            if pin.file == reference.file and pin.file in inv.lockfiles:
+                continue  # one lock, two versions: a fork per Python or platform
             findings.append(
                 Finding(
                     "SB202",
@@ -228,7 +295,8 @@ def _not_installed(inv: Inventory) -> list[Finding]:
         return []
     installed = inv.installed()
     used = sorted(
-        {i for i in inv.installs if i.how != "COPY"}, key=lambda i: (i.dockerfile, i.line)
+        {i for i in inv.installs if i.how not in ("COPY", "mount")},
+        key=lambda i: (i.dockerfile, i.line),
     )
     findings = []
     for pin_file in inv.pin_files:
@@ -250,122 +318,3 @@ def _not_installed(inv: Inventory) -> list[Finding]:
             )
         )
     return findings
-
-
-def _installs(project: Project, rel: Path) -> list[Install]:
-    """Requirements files a Dockerfile installs, mapped from image paths back to the repo."""
-    file = rel.as_posix()
-    context = posixpath.dirname(file)
-    known = {f.as_posix() for f in project.files}
-    workdir = "/"
-    copies: list[tuple[str, str]] = []  # (image path, repo path), file or folder
-    found: list[Install] = []
-    for ins in dockerfile_instructions(project, rel):
-        line = int(ins["startline"]) + 1
-        value = str(ins["value"])
-        kind = ins["instruction"]
-        if kind == "WORKDIR":
-            workdir = posixpath.join(workdir, value.strip().strip("\"'"))
-        elif kind in ("COPY", "ADD"):
-            words = _words(value)
-            if any(w.startswith("--from") for w in words):
-                continue
-            args = [w for w in words if not w.startswith("--")]
-            if len(args) < 2:
-                continue
-            dest = posixpath.join(workdir, args[-1])
-            for source in args[:-1]:
-                for repo_path in _sources(source, context, known):
-                    into = dest
-                    if args[-1].endswith("/") or len(args) > 2 or repo_path != source:
-                        into = posixpath.join(dest, posixpath.basename(repo_path))
-                    copies.append((posixpath.normpath(into), repo_path))
-                    if _is_requirements(repo_path):
-                        found.append(Install(file, line, repo_path, "COPY"))
-                if source in (".", "./") or source.endswith("/"):
-                    base = posixpath.normpath(posixpath.join(context, source))
-                    copies.append((posixpath.normpath(dest), "" if base == "." else base))
-        elif kind == "RUN":
-            for how, target in _pip_targets(value):
-                image_path = posixpath.normpath(posixpath.join(workdir, target))
-                resolved = _resolve(image_path, target, copies, known, context)
-                if resolved is not None:
-                    found.append(Install(file, line, resolved, how))
-    return found
-
-
-def _words(value: str) -> list[str]:
-    if value.lstrip().startswith("["):
-        try:
-            parsed = json.loads(value)
-            return [str(w) for w in parsed] if isinstance(parsed, list) else []
-        except json.JSONDecodeError:
-            pass
-    try:
-        return shlex.split(value, comments=False)
-    except ValueError:
-        return value.split()
-
-
-def _sources(source: str, context: str, known: set[str]) -> list[str]:
-    """Repo files a COPY source names (globs allowed), relative to the Dockerfile's folder."""
-    results: list[str] = []
-    for base in dict.fromkeys((context, "")):
-        pattern = posixpath.normpath(posixpath.join(base, source))
-        if any(c in pattern for c in "*?["):
-            results += sorted(k for k in known if fnmatch.fnmatchcase(k, pattern))
-        elif pattern in known:
-            results.append(pattern)
-        if results:
-            break
-    return results
-
-
-def _is_requirements(path: str) -> bool:
-    name = posixpath.basename(path)
-    return any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(name, g) for g in REQUIREMENTS_GLOBS)
-
-
-def _pip_targets(command: str) -> list[tuple[str, str]]:
-    """(-r|-c, path) for each pip/uv requirements option in one RUN instruction's command."""
-    targets: list[tuple[str, str]] = []
-    in_pip = False
-    words = _words(command)
-    for i, word in enumerate(words):
-        if word in _SEPARATORS:
-            in_pip = False
-        elif "pip" in posixpath.basename(word) or word == "uv":
-            in_pip = True
-        elif not in_pip:
-            continue
-        elif word in _INSTALL_FLAGS and i + 1 < len(words):
-            targets.append((_INSTALL_FLAGS[word], words[i + 1]))
-        elif "=" in word and word.split("=", 1)[0] in _INSTALL_FLAGS:
-            flag, path = word.split("=", 1)
-            targets.append((_INSTALL_FLAGS[flag], path))
-        elif re.fullmatch(r"-[rc]\S+\.(txt|in|lock)", word):
-            targets.append((word[:2], word[2:]))
-        elif words[i - 1] == "sync" and word.endswith((".txt", ".lock")):
-            targets.append(("-r", word))
-    return targets
-
-
-def _resolve(
-    image_path: str, written: str, copies: list[tuple[str, str]], known: set[str], context: str
-) -> str | None:
-    for into, repo_path in reversed(copies):
-        if into == image_path and repo_path in known:
-            return repo_path
-        if image_path.startswith(into.rstrip("/") + "/"):
-            candidate = posixpath.normpath(
-                posixpath.join(repo_path, image_path[len(into) :].lstrip("/"))
-            )
-            if candidate in known:
-                return candidate
-    for base in dict.fromkeys((context, "")):  # not copied in a way we can follow: guess
-        candidate = posixpath.normpath(posixpath.join(base, written.lstrip("/")))
-        if candidate in known:
-            return candidate
-    name = posixpath.basename(image_path)
-    same_name = [k for k in known if posixpath.basename(k) == name and _is_requirements(k)]
-    return same_name[0] if len(same_name) == 1 else None

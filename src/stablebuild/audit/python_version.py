@@ -1,183 +1,177 @@
-"""SB1xx: every place that names a Python version must agree with the stack's reference version.
+"""SB1xx: every place that names a Python version must agree with the project that owns it.
 
-Reads `.python-version`, Dockerfile `ARG PYTHON_VERSION=` defaults and literal `FROM python:X`
-tags (parsed with dockerfile-parse), compose `build.args`, CI workflows (GitHub Actions, GitLab),
-and pyproject `requires-python`. Also home to the discovery helpers the other SB2xx/SB3xx rule
-modules share: the Dockerfiles of a project, their instructions, and a per-project memo.
+The places are `python_claims`'. The owning project of a place is the nearest folder, walking up
+from the place's own folder to the audited root, holding `.python-version`, `runtime.txt` or a
+`pyproject.toml` with `requires-python`; the root always owns what no other project does. A
+sample in a monorepo with its own `.python-version` is compared with that file, not with the
+root's. A Dockerfile that runs Python on a base that does not say which gets one SB107 note.
+
+Also re-exports the shared discovery helpers (`sources`) the SB2xx/SB3xx modules import here.
 """
 
 from __future__ import annotations
 
-import importlib
-import io
-import re
-import weakref
+import posixpath
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from types import ModuleType
-from typing import Any, TypeVar, cast
 
-import yaml
-from dockerfile_parse import DockerfileParser
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import Version
-
+from stablebuild.audit import compose
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.audit.python_claims import (
+    IMAGE_KEYS,
+    VERSION_KEYS,
+    WORKFLOW_GLOBS,
+    RequiresPython,
+    UnknownPython,
+    VersionClaim,
+    ci_claims,
+    compose_claims,
+    dockerfile_claims,
+    folder_of,
+    parse_version,
+    python_image_tag,
+    python_version_file,
+    requires_python,
+    runtime_txt,
+)
+from stablebuild.audit.sources import (
+    BOM,
+    DOCKERFILE_GLOBS,
+    dockerfile_instructions,
+    dockerfiles,
+    per_project,
+    read_text,
+)
 
-T = TypeVar("T")
-
-DOCKERFILE_GLOBS = ("Dockerfile", "Dockerfile.*", "*.Dockerfile", "*.dockerfile", "Containerfile")
-COMPOSE_GLOBS = ("docker-compose*.yml", "docker-compose*.yaml", "compose*.yml", "compose*.yaml")
-WORKFLOW_GLOBS = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml")
-VERSION_KEYS = {"python-version", "python_version", "PYTHON_VERSION", "PY_VERSION"}
-IMAGE_KEYS = {"image", "container", "name"}
-IMAGE_SOURCES = {".python-version", "manifest", "Dockerfile ARG", "Dockerfile FROM", "compose"}
-
-_VERSION = re.compile(r"^(?:cpython-|python-?)?(\d+)\.(\d+)(?:\.(\d+))?(?![\d.])")
-_ARG = re.compile(r"\b(PYTHON_VERSION|PY_VERSION|PYTHON)\s*=\s*[\"']?([^\"'\s]+)")
-_REQUIRES_LINE = re.compile(r"^\s*requires-python\s*=")
-_MEMO: dict[tuple[int, str], tuple[weakref.ref[Project], object]] = {}
-
-
-def per_project(project: Project, key: str, build: Callable[[], T]) -> T:
-    """Compute `build()` once per project and key: rule modules share parsed facts."""
-    slot = (id(project), key)
-    hit = _MEMO.get(slot)
-    if hit is not None and hit[0]() is project:
-        return cast(T, hit[1])
-    value = build()
-    _MEMO[slot] = (weakref.ref(project, lambda _ref: _MEMO.pop(slot, None)), value)
-    return value
-
-
-def dockerfiles(project: Project) -> list[Path]:
-    return [f for f in project.matching(*DOCKERFILE_GLOBS) if not f.name.endswith(".dockerignore")]
-
-
-def dockerfile_instructions(project: Project, rel: Path) -> list[dict[str, Any]]:
-    """dockerfile-parse's `.structure` (instruction, startline 0-based, value); [] if unreadable."""
-
-    def build() -> list[dict[str, Any]]:
-        text = project.text(rel)
-        if text is None:
-            return []
-        try:
-            parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
-            return list(parser.structure)
-        except Exception:  # NOTE: syntax errors are the Dockerfile rule family's to report
-            return []
-
-    return per_project(project, f"dockerfile:{rel.as_posix()}", build)
+COMPOSE_GLOBS = compose.COMPOSE_PATTERNS
+IMAGE_SOURCES = {
+    ".python-version",
+    "runtime.txt",
+    "manifest",
+    "audit.python_versions",
+    "Dockerfile ARG",
+    "Dockerfile FROM",
+    "Dockerfile",
+    "compose",
+}
+_MARKERS = {".python-version", "runtime.txt", "manifest", "audit.python_versions"}
 
 
 @dataclass(frozen=True)
-class VersionClaim:
-    """One place naming a Python version; `version` is None where it floats (python:3, latest)."""
+class OwningProject:
+    """A folder whose Python the places under it must agree with."""
 
-    source: (
-        str  # ".python-version", "manifest", "Dockerfile ARG", "Dockerfile FROM", "compose", "CI"
-    )
-    file: str
-    line: int | None
-    raw: str
-    version: Version | None
-    group: str | None = None  # a CI matrix: it agrees when any member agrees
-
-    @property
-    def minor(self) -> tuple[int, int] | None:
-        return None if self.version is None else (self.version.major, self.version.minor)
-
-    @property
-    def where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
-
-
-@dataclass(frozen=True)
-class RequiresPython:
-    file: str
-    line: int | None
-    raw: str
-    specifier: SpecifierSet
+    folder: str  # POSIX, relative to the audited root; "." for the root
+    reference: VersionClaim | None
+    requires: RequiresPython | None
 
 
 @dataclass(frozen=True)
 class PythonDiscovery:
     claims: tuple[VersionClaim, ...]
     requires: tuple[RequiresPython, ...]
-    reference: VersionClaim | None
+    reference: VersionClaim | None  # the audited root's
     findings: tuple[Finding, ...]
+    projects: tuple[OwningProject, ...] = ()
+    unknown: tuple[UnknownPython, ...] = ()
+
+    @cached_property
+    def _by_folder(self) -> dict[str, OwningProject]:
+        return {p.folder: p for p in self.projects}
 
     def image_targets(self) -> list[tuple[int, int]]:
         """Distinct X.Y that images are built for (not CI matrices, not requires-python)."""
         found = {c.minor for c in self.claims if c.source in IMAGE_SOURCES and c.minor}
         return sorted(m for m in found if m is not None)
 
+    def owner_of(self, folder: str) -> OwningProject:
+        """The nearest owning project at or above `folder` (the root's when none is nearer)."""
+        by_folder = self._by_folder
+        current = posixpath.normpath(folder or ".")
+        while current not in by_folder and current not in (".", "", "/"):
+            current = posixpath.dirname(current) or "."
+        return by_folder.get(current) or OwningProject(".", self.reference, None)
 
-def parse_version(raw: str) -> Version | None:
-    match = _VERSION.match(raw.strip())
-    if match is None:
-        return None
-    return Version(".".join(g for g in match.groups() if g is not None))
-
-
-def python_image_tag(ref: str) -> tuple[bool, str | None]:
-    """(is the official python image, its tag or None for latest) for `[registry/]python:tag`."""
-    ref = ref.split("@", 1)[0]
-    name, tag = ref, None
-    if ":" in ref.rsplit("/", 1)[-1]:
-        name, tag = ref.rsplit(":", 1)
-    return name.rsplit("/", 1)[-1] == "python", tag
+    def reference_for(self, folder: str) -> VersionClaim | None:
+        """The nearest owning project's version at or above `folder` that names one."""
+        owner = self.owner_of(folder)
+        while owner.reference is None or owner.reference.version is None:
+            if owner.folder == ".":
+                return None
+            owner = self.owner_of(posixpath.dirname(owner.folder) or ".")
+        return owner.reference
 
 
 def discover(project: Project) -> PythonDiscovery:
     return per_project(project, "python-versions", lambda: _discover(project))
 
 
+# Judging ----------------------------------------------------------------------------------
 def run(project: Project, options: AuditOptions) -> list[Finding]:
     found = discover(project)
     findings = list(found.findings)
-    ref = found.reference
-    if ref is None or ref.version is None:
-        return findings
-    strict = project.manifest is not None and project.manifest.python_match == "patch"
+    manifest = project.manifest
+    strict = manifest is not None and manifest.python_match == "patch"
     groups: dict[str, list[VersionClaim]] = {}
     for claim in found.claims:
         if claim.group:
             groups.setdefault(claim.group, []).append(claim)
-        elif claim is not ref and claim.version is not None:
-            findings.extend(_compare(claim, ref, strict))
+        elif claim.version is not None and claim.source != "audit.python_versions":
+            owner = found.owner_of(claim.folder)
+            if claim is not owner.reference:
+                findings.extend(_judge(claim, owner, strict))
     for members in groups.values():
-        if not any(m.minor == ref.minor for m in members if m.version is not None):
-            first = members[0]
-            values = ", ".join(m.raw for m in members)
-            findings.append(_mismatch(first, ref, values))
+        owner = found.owner_of(members[0].folder)
+        if not any(_agrees(m, owner) for m in members if m.version is not None):
+            findings.append(_mismatch(members[0], owner, ", ".join(m.raw for m in members)))
+    with_images = {
+        found.owner_of(c.folder).folder for c in found.claims if c.source not in _MARKERS
+    }
     for req in found.requires:
-        candidates = [ref.version, Version(f"{ref.version.major}.{ref.version.minor}.99")]
-        if ref.version.micro == 0 and len(ref.version.release) < 3:
-            candidates.append(Version(f"{ref.version.major}.{ref.version.minor}"))
-        if not any(req.specifier.contains(v, prereleases=True) for v in candidates):
-            findings.append(
-                Finding(
-                    "SB103",
-                    Severity.ERROR,
-                    req.file,
-                    req.line,
-                    f"requires-python {req.raw!r} excludes the reference Python {ref.raw} "
-                    f"({ref.where}): pip will refuse to install this project there",
-                    f"widen requires-python to include {ref.version.major}.{ref.version.minor}",
-                )
+        folder = posixpath.dirname(req.file) or "."
+        ref = found.reference_for(folder)
+        if ref is None or ref.version is None or req.admits(ref.version):
+            continue
+        if ref.folder != folder and folder in with_images:
+            continue  # its own images run a Python it admits (SB101 says otherwise); not drift
+        findings.append(
+            Finding(
+                "SB103",
+                Severity.ERROR,
+                req.file,
+                req.line,
+                f"requires-python {req.raw!r} excludes the reference Python {ref.raw} "
+                f"({ref.where}): pip will refuse to install this project there",
+                f"widen requires-python to include {ref.version.major}.{ref.version.minor}",
             )
+        )
+    told = bool(options.python_targets) or (
+        manifest is not None and bool(manifest.python or manifest.audit.python_versions)
+    )
+    if not told:
+        findings.extend(_unknown(u) for u in found.unknown)
     return findings
 
 
-def _compare(claim: VersionClaim, ref: VersionClaim, strict: bool) -> list[Finding]:
-    assert claim.version is not None and ref.version is not None
-    if claim.minor != ref.minor:
-        return [_mismatch(claim, ref, claim.raw)]
+def _agrees(claim: VersionClaim, owner: OwningProject) -> bool:
+    assert claim.version is not None
+    ref = owner.reference
+    if ref is not None and ref.version is not None:
+        return claim.minor == ref.minor
+    return owner.requires is None or owner.requires.admits(claim.version)
+
+
+def _judge(claim: VersionClaim, owner: OwningProject, strict: bool) -> list[Finding]:
+    ref = owner.reference
+    if not _agrees(claim, owner):
+        return [_mismatch(claim, owner, claim.raw)]
+    if ref is None or ref.version is None or claim.inferred:
+        return []
+    assert claim.version is not None
     both_patch = len(claim.version.release) >= 3 and len(ref.version.release) >= 3
     if both_patch and claim.version.micro != ref.version.micro:
         what = "a patch-level difference"
@@ -198,237 +192,154 @@ def _compare(claim: VersionClaim, ref: VersionClaim, strict: bool) -> list[Findi
     ]
 
 
-def _mismatch(claim: VersionClaim, ref: VersionClaim, values: str) -> Finding:
-    assert ref.version is not None
+def _mismatch(claim: VersionClaim, owner: OwningProject, values: str) -> Finding:
+    names = f"{claim.source} ({claim.how})" if claim.how else claim.source
+    whose = "" if owner.folder == "." else f" of the project in {owner.folder}/"
+    ref = owner.reference
+    if ref is not None and ref.version is not None:
+        against = f"the reference{whose} is {ref.raw} ({ref.where})"
+        hint = (
+            f"use {ref.version.major}.{ref.version.minor} here, or change the reference and "
+            "re-check every pin for wheels on the new version"
+        )
+    else:
+        assert owner.requires is not None
+        req = owner.requires
+        where = f"{req.file}:{req.line}" if req.line else req.file
+        against = f"requires-python{whose} is {req.raw!r} ({where})"
+        hint = "use a Python that requires-python admits, or widen requires-python"
     return Finding(
         "SB101",
-        Severity.ERROR,
+        Severity.WARNING if claim.inferred else Severity.ERROR,
         claim.file,
         claim.line,
-        f"{claim.source} names Python {values}, but the reference is {ref.raw} ({ref.where}): "
-        "wheels, pins and tests were chosen for another minor version",
-        f"use {ref.version.major}.{ref.version.minor} here, or change the reference and "
-        "re-check every pin for wheels on the new version",
+        f"{names} names Python {values}, but {against}: wheels, pins and tests were chosen for "
+        "another minor version",
+        hint,
     )
 
 
+def _unknown(item: UnknownPython) -> Finding:
+    return Finding(
+        "SB107",
+        Severity.INFO,
+        item.file,
+        item.line,
+        f"this image runs Python on {item.base}, which is not a python: image, and nothing in "
+        "the Dockerfile says which Python: its version, wheel and pin checks were not done",
+        "tell stablebuild: `python: 3.12` or `audit.python_versions: [3.12]` in stablebuild.yml, "
+        "or install a versioned package (python3.12)",
+    )
+
+
+# Discovery --------------------------------------------------------------------------------
 def _discover(project: Project) -> PythonDiscovery:
-    claims: list[VersionClaim] = []
     findings: list[Finding] = []
-    for rel in project.matching(".python-version"):
-        claims.extend(_python_version_file(project, rel, findings))
-    for rel in dockerfiles(project):
-        claims.extend(_dockerfile(project, rel, findings))
-    for rel in project.matching(*COMPOSE_GLOBS):
-        claims.extend(_yaml_claims(project, rel, "compose", findings))
-    for rel in project.matching(*WORKFLOW_GLOBS):
-        claims.extend(_yaml_claims(project, rel, "CI", findings))
+    named: dict[str, list[Path]] = {".python-version": [], "runtime.txt": [], "pyproject.toml": []}
+    for rel in project.files:
+        if rel.name in named:
+            named[rel.name].append(rel)
+    markers: list[VersionClaim] = []
+    for rel in named[".python-version"]:
+        markers.extend(python_version_file(project, rel, findings))
+    for rel in named["runtime.txt"]:
+        markers.extend(runtime_txt(project, rel))
     requires = [
-        r for rel in project.matching("pyproject.toml") for r in _pyproject(project, rel, findings)
+        r for rel in named["pyproject.toml"] for r in requires_python(project, rel, findings)
     ]
+    by_folder: dict[str, OwningProject] = {}
+    folders = {"."} | {c.folder for c in markers} | {folder_of(Path(r.file)) for r in requires}
+    folders |= {folder_of(rel) for rel in named[".python-version"]}
+    for folder in folders:
+        marker = next((c for c in markers if c.folder == folder and c.version), None)
+        req = next((r for r in requires if folder_of(Path(r.file)) == folder), None)
+        by_folder[folder] = OwningProject(folder, marker, req)
+
+    claims: list[VersionClaim] = list(markers)
+    unknown: list[UnknownPython] = []
     manifest = project.manifest
+    forced: set[str] = set()
+    if manifest is not None and manifest.python:
+        for image in manifest.images.values():
+            forced.add(_relative(project, image.dockerfile))
+    for rel in dockerfiles(project):
+        folder = "." if rel.as_posix() in forced else folder_of(rel)
+        claims.extend(dockerfile_claims(project, rel, folder, findings, unknown))
+    contexts = {
+        (b.compose_file, b.service): b.context.as_posix()
+        for b in compose.builds(project)
+        if b.context is not None
+    }
+    for rel in compose.compose_files(project):
+        claims.extend(compose_claims(project, rel, contexts))
+    for rel in project.matching(*WORKFLOW_GLOBS):
+        claims.extend(ci_claims(project, rel))
+
+    reference = by_folder["."].reference
     extra: list[VersionClaim] = []
-    reference = None
     if manifest is not None:
         mfile = _relative(project, manifest.path)
         for raw in manifest.audit.python_versions:
-            extra.append(VersionClaim("manifest", mfile, None, raw, parse_version(raw)))
+            version = parse_version(raw)
+            extra.append(VersionClaim("audit.python_versions", mfile, None, raw, version))
         if manifest.python:
             where = mfile
             if manifest.python_source == ".python-version":
                 where = _relative(project, manifest.root / ".python-version")
             version = parse_version(manifest.python)
             reference = VersionClaim("manifest", where, None, manifest.python, version)
+            extra.append(reference)
+    probe = PythonDiscovery((), (), None, (), tuple(by_folder.values()))
     if reference is None:
-        top = [c for c in claims if c.source == ".python-version" and "/" not in c.file]
-        reference = top[0] if top and top[0].version else None
-    if reference is None:
-        counts = Counter(c.minor for c in claims if c.minor and not c.group)
+        # NOTE: without a version file the root's reference is the most common written version
+        # among the places the root owns; distribution defaults do not vote.
+        mine = [
+            c
+            for c in claims
+            if c.minor and not c.group and not c.inferred and probe.owner_of(c.folder).folder == "."
+        ]
+        counts = Counter(c.minor for c in mine)
         if counts:
             common = counts.most_common(1)[0][0]
-            reference = next(c for c in claims if c.minor == common and not c.group)
-    if reference is not None and reference.source == "manifest":
-        claims.append(reference)
-    return PythonDiscovery(tuple(claims + extra), tuple(requires), reference, tuple(findings))
+            reference = next(c for c in mine if c.minor == common)
+    by_folder["."] = OwningProject(".", reference, by_folder["."].requires)
+    unique = list(dict.fromkeys(claims + extra))
+    return PythonDiscovery(
+        tuple(unique),
+        tuple(requires),
+        reference,
+        tuple(findings),
+        tuple(by_folder.values()),
+        tuple(unknown),
+    )
 
 
 def _relative(project: Project, path: Path) -> str:
     try:
         return path.resolve().relative_to(project.root).as_posix()
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return path.name
 
 
-def _floating(file: str, line: int | None, what: str) -> Finding:
-    return Finding(
-        "SB104",
-        Severity.WARNING,
-        file,
-        line,
-        f"{what}: the Python version cannot be determined, so it can change under you",
-        "name an exact version such as 3.12.7 (or at least 3.12)",
-    )
-
-
-def _python_version_file(
-    project: Project, rel: Path, findings: list[Finding]
-) -> Iterator[VersionClaim]:
-    text = project.text(rel)
-    if text is None:
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        raw = line.split("#", 1)[0].strip()
-        if not raw:
-            continue
-        version = parse_version(raw)
-        if version is None:
-            findings.append(_floating(rel.as_posix(), number, f".python-version says {raw!r}"))
-        else:
-            yield VersionClaim(".python-version", rel.as_posix(), number, raw, version)
-        return  # pyenv uses the first version named
-
-
-def _dockerfile(project: Project, rel: Path, findings: list[Finding]) -> Iterator[VersionClaim]:
-    file = rel.as_posix()
-    for ins in dockerfile_instructions(project, rel):
-        line = int(ins["startline"]) + 1
-        value = str(ins["value"])
-        if ins["instruction"] == "ARG":
-            match = _ARG.search(value)
-            if match and "$" not in match.group(2):
-                raw = match.group(2)
-                version = parse_version(raw)
-                if version is None:
-                    findings.append(_floating(file, line, f"ARG {match.group(1)}={raw}"))
-                else:
-                    yield VersionClaim("Dockerfile ARG", file, line, raw, version)
-        elif ins["instruction"] == "FROM":
-            words = [w for w in value.split() if not w.startswith("--")]
-            if not words or "$" in words[0]:
-                continue  # `FROM python:${PYTHON_VERSION}`: the ARG default is the claim
-            official, tag = python_image_tag(words[0])
-            if not official:
-                continue
-            version = parse_version(tag or "")
-            if version is None:
-                findings.append(_floating(file, line, f"FROM {words[0]}"))
-            else:
-                yield VersionClaim("Dockerfile FROM", file, line, tag or "", version)
-
-
-def _yaml_claims(
-    project: Project, rel: Path, source: str, findings: list[Finding]
-) -> Iterator[VersionClaim]:
-    text = project.text(rel)
-    if text is None:
-        return
-    try:
-        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError:
-        return  # NOTE: the compose/CI rule family reports YAML that does not parse
-    file = rel.as_posix()
-    for doc in docs:
-        for key, node in _pairs(doc):
-            if key in VERSION_KEYS:
-                yield from _version_node(node, file, source)
-            elif key in IMAGE_KEYS and isinstance(node, yaml.ScalarNode):
-                official, tag = python_image_tag(str(node.value))
-                version = parse_version(tag or "")
-                if official and version is not None:
-                    yield VersionClaim(source, file, node.start_mark.line + 1, tag or "", version)
-            elif key == "args" and isinstance(node, yaml.SequenceNode):
-                for item in node.value:
-                    name, _, raw = str(getattr(item, "value", "")).partition("=")
-                    if name in VERSION_KEYS and parse_version(raw):
-                        line = item.start_mark.line + 1
-                        yield VersionClaim(source, file, line, raw, parse_version(raw))
-
-
-def _version_node(node: yaml.Node, file: str, source: str) -> Iterator[VersionClaim]:
-    if isinstance(node, yaml.ScalarNode):
-        version = parse_version(str(node.value))
-        if version is not None:
-            yield VersionClaim(source, file, node.start_mark.line + 1, str(node.value), version)
-    elif isinstance(node, yaml.SequenceNode):
-        group = f"{file}:{node.start_mark.line + 1}"
-        for item in node.value:
-            if isinstance(item, yaml.ScalarNode) and (version := parse_version(str(item.value))):
-                line = item.start_mark.line + 1
-                yield VersionClaim(source, file, line, str(item.value), version, group)
-
-
-def _pairs(node: yaml.Node) -> Iterator[tuple[str, yaml.Node]]:
-    """Every (key, value node) of every mapping in the document, depth first."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, yaml.MappingNode):
-            for key_node, value_node in current.value:
-                if isinstance(key_node, yaml.ScalarNode):
-                    yield str(key_node.value), value_node
-                stack.append(value_node)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-
-
-def _toml() -> ModuleType | None:
-    for name in ("tomllib", "tomli"):
-        try:
-            return importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-    return None
-
-
-def _pyproject(project: Project, rel: Path, findings: list[Finding]) -> Iterator[RequiresPython]:
-    text = project.text(rel)
-    if text is None:
-        return
-    file = rel.as_posix()
-    toml = _toml()
-    if toml is None:
-        findings.append(
-            Finding(
-                "SB106",
-                Severity.INFO,
-                file,
-                None,
-                "requires-python not checked: no TOML parser on this Python (3.10 without tomli)",
-                "pip install tomli, or run stablebuild on Python 3.11+",
-            )
-        )
-        return
-    try:
-        data = toml.loads(text)
-    except Exception as exc:  # tomllib.TOMLDecodeError; the module is loaded dynamically
-        match = re.search(r"line (\d+)", str(exc))
-        findings.append(
-            Finding(
-                "SB105",
-                Severity.WARNING,
-                file,
-                int(match.group(1)) if match else None,
-                f"pyproject.toml does not parse: {exc}",
-                "fix the TOML syntax; pip cannot build this project either",
-            )
-        )
-        return
-    raw = data.get("project", {}).get("requires-python") if isinstance(data, dict) else None
-    if not isinstance(raw, str):
-        return
-    line = next(
-        (n for n, t in enumerate(text.splitlines(), start=1) if _REQUIRES_LINE.match(t)), None
-    )
-    try:
-        yield RequiresPython(file, line, raw, SpecifierSet(raw))
-    except InvalidSpecifier:
-        findings.append(
-            Finding(
-                "SB105",
-                Severity.WARNING,
-                file,
-                line,
-                f"requires-python {raw!r} is not a valid version specifier",
-                "write it as PEP 440 specifiers, e.g. '>=3.12,<3.14'",
-            )
-        )
+__all__ = [
+    "BOM",
+    "COMPOSE_GLOBS",
+    "DOCKERFILE_GLOBS",
+    "IMAGE_KEYS",
+    "IMAGE_SOURCES",
+    "VERSION_KEYS",
+    "WORKFLOW_GLOBS",
+    "OwningProject",
+    "PythonDiscovery",
+    "RequiresPython",
+    "UnknownPython",
+    "VersionClaim",
+    "discover",
+    "dockerfile_instructions",
+    "dockerfiles",
+    "parse_version",
+    "per_project",
+    "python_image_tag",
+    "read_text",
+    "run",
+]

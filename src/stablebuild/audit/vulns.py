@@ -21,6 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from stablebuild import textfile
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.pins import inventory
@@ -28,6 +29,7 @@ from stablebuild.audit.project import Project
 
 PUBLIC_DB_URL = "https://raw.githubusercontent.com/pyupio/safety-db/master/data/insecure_full.json"
 FRESH_SECONDS = 24 * 3600
+VULN_DB_BYTES = 512 * 1024 * 1024  # safety's full database is tens of MiB
 
 
 class VulnDbError(Exception):
@@ -60,9 +62,12 @@ class VulnDatabase:
 
     @classmethod
     def load(cls, path: Path) -> VulnDatabase:
+        raw = textfile.read_bytes(path, limit=VULN_DB_BYTES)  # never a FIFO, never unbounded
+        if isinstance(raw, textfile.Unreadable):
+            raise VulnDbError(f"cannot read vulnerability database {path}: {raw.reason}")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
             raise VulnDbError(f"cannot read vulnerability database {path}: {exc}") from exc
         if not isinstance(data, dict):
             raise VulnDbError(f"{path} is not in safety's insecure_full.json format")

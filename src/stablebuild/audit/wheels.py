@@ -1,41 +1,43 @@
 """SB3xx: would pip get a wheel for every exact pin, on every target Python and platform?
 
-Targets come from the SB1xx discovery (.python-version, Dockerfile ARG defaults and FROM tags,
-compose build args, the manifest) plus the command line; platforms default to
-manylinux_2_17_x86_64. The index's file list (PEP 691) decides, with `packaging.tags` and
-`parse_wheel_filename`, honouring `requires-python` and yanked files as pip does.
+Each pin is judged for the images that install it: their Pythons (the SB1xx discovery: the
+Dockerfile's own ARG/FROM/RUN, its compose build args, else its project's version) and their
+platforms, told from each image's base (`platforms.py`: Debian bookworm takes up to
+`manylinux_2_36`, Alpine `musllinux_1_2`, an unknown base `manylinux_2_28`, said in one SB308
+note per Dockerfile); `--platform`/`audit.platforms` override. The index's file list (PEP 691 or
+503) decides, with `packaging.tags` and `parse_wheel_filename`, honouring `requires-python` and
+yanked files as pip does; a lockfile's recorded file list decides without the index. Pins are
+looked up on the indexes their files and installs name (`--index-url`, `--extra-index-url`), so a
+local version label (`torch==2.3.0+cpu`) is asked of the index that serves it, or reported as not
+checked, never as missing.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from packaging.markers import Marker
+from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
 from packaging.version import InvalidVersion, Version
 
+from stablebuild.audit import platforms as plat
 from stablebuild.audit.finding import Finding, Severity
-from stablebuild.audit.index import DistFile, Fetch, IndexAnswer, SimpleIndex
+from stablebuild.audit.index import Fetch, IndexAnswer, SimpleIndex
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.pins import inventory
 from stablebuild.audit.project import Project
-from stablebuild.audit.python_version import discover, parse_version
+from stablebuild.audit.releases import DistFile, Releases
 from stablebuild.audit.requirements import Pin
+from stablebuild.audit.wheel_targets import (
+    Check,
+    Target,
+    plan,
+)
 
-DEFAULT_PLATFORM = "manylinux_2_17_x86_64"
-_LEGACY = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
-_POLICY = re.compile(r"(manylinux|musllinux)_(\d+)_(\d+)_(\w+)")
-_LEGACY_NAME = re.compile(r"(manylinux2014|manylinux2010|manylinux1)_(\w+)")
+_NOT_LINUX = ("win", "macosx", "ios", "android")
 
 # What a source build of a well-known package needs in the image (Debian package names).
 BUILD_NEEDS = {
@@ -67,164 +69,263 @@ BUILD_NEEDS = {
 
 
 @dataclass(frozen=True)
-class Target:
-    python: tuple[int, int]
-    platform: str
-
-    @property
-    def label(self) -> str:
-        return f"CPython {self.python[0]}.{self.python[1]} on {self.platform}"
-
-
-@dataclass(frozen=True)
 class _Verdict:
     rule: str  # "" when pip gets a wheel
     detail: str = ""
 
 
-def run(project: Project, options: AuditOptions, fetch: Fetch | None = None) -> list[Finding]:
-    targets = targets_of(project, options)
-    pins = pins_to_check(project)
-    if not pins or not targets:
+def run(
+    project: Project,
+    options: AuditOptions,
+    fetch: Fetch | None = None,
+    fetchers: Mapping[str, Fetch] | None = None,
+) -> list[Finding]:
+    """`fetch` answers for `options.index_url`; `fetchers` for other indexes, by URL (tests)."""
+    inv = inventory(project)
+    checks, findings = plan(project, options, inv)
+    if not checks:
         return []
-    answers = SimpleIndex.from_options(options, fetch).lookup(p.name for p in pins)
-    findings: list[Finding] = []
-    stale = sorted({a.name for a in answers.values() if a.stale})
+    wanted: dict[str, set[str]] = {}
+    for check in checks:
+        if not check.recorded:
+            for url in check.indexes:
+                wanted.setdefault(url, set()).add(check.pin.name)
+    answers: dict[str, dict[str, IndexAnswer]] = {}
+    for url in sorted(wanted):
+        default = url == options.index_url.rstrip("/")
+        source = fetch if default else (fetchers or {}).get(url)
+        index = SimpleIndex(
+            url,
+            options.cache_dir,
+            timeout=options.index_timeout,
+            offline=options.offline,
+            fetch=source,
+        )
+        answers[url] = index.lookup(wanted[url])
+    stale = sorted({a.name for by in answers.values() for a in by.values() if a.stale})
     if stale:
         findings.append(
             Finding(
                 "SB307",
                 Severity.INFO,
-                pins[0].file,
+                checks[0].pin.file,
                 None,
                 f"the index could not be reached; used older cached answers for {len(stale)} "
                 f"project(s): {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}",
                 "re-run with network access to refresh the cache",
             )
         )
-    grouped = {n: _group(a.page.files) for n, a in answers.items() if a.page is not None}
-    for pin in pins:
-        findings.extend(_judge_pin(pin, answers[pin.name], targets, grouped.get(pin.name, {})))
+    judge = _Judge()
+    for check in checks:
+        if check.recorded:
+            findings.extend(judge.recorded(check))
+        else:
+            found = [answers[url][check.pin.name] for url in check.indexes]
+            findings.extend(judge.indexed(check, found))
     return findings
 
 
-def targets_of(project: Project, options: AuditOptions) -> list[Target]:
-    pythons = set(discover(project).image_targets())
-    for raw in options.python_targets:
-        version = parse_version(raw)
-        if version is not None:
-            pythons.add((version.major, version.minor))
-    platforms = options.platforms
-    if not platforms and project.manifest is not None:
-        platforms = project.manifest.audit.platforms
-    return [Target(py, plat) for py in sorted(pythons) for plat in platforms or (DEFAULT_PLATFORM,)]
+# -- judging ---------------------------------------------------------------------------------
 
 
-def pins_to_check(project: Project) -> list[Pin]:
-    """Exact pins of the files images install (or the manifest names), each place once."""
-    inv = inventory(project)
-    files = [inv.files[f] for f in inv.wheel_files()]
-    required = {p.name for f in files for p in f.entries if not p.constraint}
-    seen: set[tuple[str, int]] = set()
-    pins = []
-    for f in files:
-        for pin in f.entries:
-            if pin.exact_version is None or pin.url is not None or pin.name not in required:
-                continue
-            if (pin.file, pin.line) not in seen:
-                seen.add((pin.file, pin.line))
-                pins.append(pin)
-    return pins
+class _Judge:
+    """Verdicts, memoized per release and target: the same pin in many files is judged once."""
 
+    def __init__(self) -> None:
+        self._offers: dict[tuple[int, tuple[str, ...], tuple[int, int]], _Offer] = {}
+        self._recorded: dict[tuple[DistFile, ...], Releases] = {}
 
-def _judge_pin(
-    pin: Pin, answer: IndexAnswer, targets: list[Target], grouped: dict[Version, list[DistFile]]
-) -> list[Finding]:
-    spec = f"{pin.name}=={pin.exact_version}"
-    if answer.page is None:
-        return [
-            Finding(
+    def recorded(self, check: Check) -> list[Finding]:
+        pin = check.pin
+        releases = self._recorded.get(check.recorded)
+        if releases is None:
+            releases = self._recorded[check.recorded] = Releases.of(check.recorded)
+        keys = releases.matching(pin.exact_version or "") or list(releases)
+        files = [f for key in keys for f in releases.files(key)]
+        if _only_other_systems(files, releases):
+            return []  # a package the lock records for Windows or macOS only
+        upgrade = f"update {pin.name} in {pin.file} to a release with wheels for it"
+        return self._coverage(check, files, releases, tuple(keys), upgrade)
+
+    def indexed(self, check: Check, answers: list[IndexAnswer]) -> list[Finding]:
+        pin = check.pin
+        spec = f"{pin.name}=={pin.exact_version}"
+        unasked = [a for a in answers if a.page is None]
+        pages = [a.page for a in answers if a.page is not None and a.page.found]
+        hits = [(p, p.releases.matching(pin.exact_version or "")) for p in pages]
+        hits = [(p, keys) for p, keys in hits if keys]
+        if not hits:
+            return [self._missing(check, spec, answers, unasked)]
+        page, keys = hits[0]
+        files = [f for p, ks in hits for key in ks for f in p.releases.files(key)]
+        findings: list[Finding] = []
+        if all(f.yanked for f in files):
+            reason = next((f.yanked_reason for f in files if f.yanked_reason), None)
+            findings.append(
+                Finding(
+                    "SB305",
+                    Severity.WARNING,
+                    pin.file,
+                    pin.line,
+                    f"{spec} is yanked from the index{f': {reason}' if reason else ''}",
+                    "move to a release that is not yanked",
+                )
+            )
+        else:
+            files = [f for f in files if not f.yanked]
+        # NOTE: with the release on several indexes, the first page parses every file's tags
+        covered = self._coverage(check, files, page.releases, tuple(keys), None, len(hits) > 1)
+        if covered and unasked:
+            problem = unasked[0].problem
+            unchecked = Finding(
                 "SB306",
                 Severity.WARNING,
                 pin.file,
                 pin.line,
-                f"{spec}: wheel coverage not checked: {answer.problem}",
+                f"{spec}: wheel coverage not fully checked: {problem}; the indexes that "
+                "answered have no wheel for every target",
                 "run once with network access (fills the cache), or point --index-url at a mirror",
             )
-        ]
-    page = answer.page
-    assert pin.exact_version is not None
-    try:
-        wanted = Version(pin.exact_version)
-    except InvalidVersion:
-        return []
-    files = grouped.get(wanted, [])
-    if not page.found or not files:
-        where = "the index has no project of that name" if not page.found else "no such version"
-        newest = max((v for v in grouped if not v.is_prerelease), default=None)
-        extra = f" (newest is {newest})" if newest else ""
-        return [
-            Finding(
-                "SB303",
-                Severity.ERROR,
-                pin.file,
-                pin.line,
-                f"{spec}: {where}{extra}: pip stops with 'No matching distribution found'",
-                "fix the name or version; check the pin against the index you build with",
+            return [*findings, unchecked]
+        return findings + covered
+
+    def _missing(
+        self,
+        check: Check,
+        spec: str,
+        answers: list[IndexAnswer],
+        unasked: list[IndexAnswer],
+    ) -> Finding:
+        pin = check.pin
+        local = "+" in (pin.exact_version or "")
+        if unasked:
+            why = unasked[0].problem
+            note = (
+                " (a local version label: only the index that serves it can tell)" if local else ""
             )
-        ]
-    findings: list[Finding] = []
-    if all(f.yanked for f in files):
-        reason = next((f.yanked_reason for f in files if f.yanked_reason), None)
-        findings.append(
-            Finding(
-                "SB305",
+            return Finding(
+                "SB306",
                 Severity.WARNING,
                 pin.file,
                 pin.line,
-                f"{spec} is yanked from the index{f': {reason}' if reason else ''}",
-                "move to a release that is not yanked",
+                f"{spec}: wheel coverage not checked: {why}{note}",
+                "run once with network access (fills the cache), or point --index-url at a mirror",
             )
+        if local and not check.named_index and _is_pypi(answers[0].index):
+            return Finding(
+                "SB306",
+                Severity.WARNING,
+                pin.file,
+                pin.line,
+                f"{spec}: not checked: a local version label, which {answers[0].index} never "
+                "serves, and no file or install names the index that does",
+                "name it where pip reads it: --extra-index-url URL in the requirements file "
+                "(or on the pip command line, or PIP_EXTRA_INDEX_URL in the Dockerfile)",
+            )
+        found = [a.page for a in answers if a.page is not None and a.page.found]
+        where = "no such version" if found else "the index has no project of that name"
+        if check.named_index:
+            where += " on " + " or ".join(a.index for a in answers)
+        newest = max(
+            (
+                v
+                for page in found
+                for key in page.releases
+                if not (v := page.releases.version(key)).is_prerelease
+            ),
+            default=None,
         )
-    else:
-        files = [f for f in files if not f.yanked]
-    failing: dict[str, list[Target]] = {}
-    details: dict[str, str] = {}
-    for target in targets:
-        if not _applies(pin, target):
-            continue
-        verdict = _verdict(pin.name, files, target)
-        if verdict.rule:
-            failing.setdefault(verdict.rule, []).append(target)
-            details.setdefault(verdict.rule, verdict.detail)
-    for rule, hit in failing.items():
-        findings.append(_finding(pin, spec, rule, hit, details[rule], grouped))
-    return findings
-
-
-def _finding(
-    pin: Pin,
-    spec: str,
-    rule: str,
-    where: list[Target],
-    detail: str,
-    grouped: dict[Version, list[DistFile]],
-) -> Finding:
-    label = _labels(where)
-    better = _first_covering(grouped, Version(pin.exact_version or "0"), where)
-    upgrade = f"{pin.name}=={better} has wheels for it" if better else "no later release has"
-    if rule == "SB304":
+        extra = f" (newest is {newest})" if newest else ""
         return Finding(
-            rule,
+            "SB303",
             Severity.ERROR,
             pin.file,
             pin.line,
+            f"{spec}: {where}{extra}: pip stops with 'No matching distribution found'",
+            "fix the name or version; check the pin against the index you build with",
+        )
+
+    def _coverage(
+        self,
+        check: Check,
+        files: list[DistFile],
+        releases: Releases,
+        keys: tuple[str, ...],
+        upgrade: str | None,
+        shared: bool = False,
+    ) -> list[Finding]:
+        """Findings for the targets `files` leave without a wheel; `shared`: the files come
+        from several indexes, so the verdicts are not memoized under one page's release."""
+        pin = check.pin
+        failing: dict[str, list[Target]] = {}
+        details: dict[str, str] = {}
+        for target in check.targets:
+            if not _applies(pin.marker, target):
+                continue
+            memo = (id(releases), keys, target.python)
+            offer = None if shared else self._offers.get(memo)
+            if offer is None:
+                offer = _offer(files, target.python, releases)
+                if not shared:
+                    self._offers[memo] = offer
+            verdict = offer.verdict(pin.name, target)
+            if verdict.rule:
+                failing.setdefault(verdict.rule, []).append(target)
+                details.setdefault(verdict.rule, verdict.detail)
+        spec = f"{pin.name}=={pin.exact_version}"
+        out = []
+        for rule, hit in failing.items():
+            if upgrade is None:
+                better = _first_covering(releases, pin.exact_version or "0", hit)
+                upgrade_text = (
+                    f"{pin.name}=={better} has wheels for it" if better else "no later release has"
+                )
+            else:
+                upgrade_text = upgrade
+            out.append(_finding(pin, spec, rule, hit, details[rule], upgrade_text))
+        return out
+
+
+def _is_pypi(url: str) -> bool:
+    """PyPI refuses uploads with a local version label: it never has one."""
+    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+    return host in ("pypi.org", "pypi.python.org")
+
+
+def _only_other_systems(files: list[DistFile], releases: Releases) -> bool:
+    if not files or any(not f.filename.endswith(".whl") for f in files):
+        return False
+    for f in files:
+        tags = releases.tags(f.filename)
+        if tags is None or any(not t.platform.startswith(_NOT_LINUX) for t in tags):
+            return False
+    return True
+
+
+def _finding(
+    pin: Pin, spec: str, rule: str, where: list[Target], detail: str, upgrade: str
+) -> Finding:
+    label = _labels(where)
+    only_assumed = all(t.assumed for t in where)
+    arch_note = ""
+    if only_assumed:
+        arch_note = (
+            "; the image does not name its architecture, so aarch64 (ARM builders: Apple "
+            "silicon, Graviton) is checked as a warning: declare it with FROM --platform= or "
+            "--platform"
+        )
+    if rule == "SB304":
+        return Finding(
+            rule,
+            Severity.WARNING if only_assumed else Severity.ERROR,
+            pin.file,
+            pin.line,
             f"{spec} has nothing pip can install for {label}: {detail}",
-            f"{upgrade}; or stay on a Python the pin supports",
+            f"{upgrade}; or stay on a Python the pin supports{arch_note}",
         )
     needs = BUILD_NEEDS.get(pin.name)
     build = f"needs {needs}" if needs else "needs a compiler and the library's headers"
-    severity = Severity.ERROR if rule == "SB301" else Severity.WARNING
+    severity = Severity.ERROR if rule == "SB301" and not only_assumed else Severity.WARNING
     if rule == "SB302":
         build = "needs its build backend (it ships no wheels at all; usually pure Python)"
     return Finding(
@@ -233,7 +334,8 @@ def _finding(
         pin.file,
         pin.line,
         f"{spec} has no wheel for {label}: pip will build it from source and {build}",
-        f"{upgrade}; or keep the previous Python, or install the build needs in a builder stage",
+        f"{upgrade}; or keep the previous Python, or install the build needs in a builder "
+        f"stage{arch_note}",
     )
 
 
@@ -244,41 +346,91 @@ def _labels(where: list[Target]) -> str:
     return f"CPython {names} on {', '.join(platforms)}"
 
 
-def _applies(pin: Pin, target: Target) -> bool:
-    if pin.marker is None:
+@lru_cache(maxsize=4096)
+def _marker(text: str) -> Marker | None:
+    try:
+        return Marker(text)
+    except InvalidMarker:
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _applies(marker: str | None, target: Target) -> bool:
+    if marker is None:
+        return True
+    parsed = _marker(marker)
+    if parsed is None:
         return True
     major, minor = target.python
-    machine = target.platform.rsplit("_", 1)[-1] if "_" in target.platform else ""
     env = {
         "python_version": f"{major}.{minor}",
         "python_full_version": f"{major}.{minor}.99",
         "sys_platform": "linux",
         "platform_system": "Linux",
         "os_name": "posix",
-        "platform_machine": "x86_64" if target.platform.endswith("x86_64") else machine,
+        "platform_machine": _arch(target.platform),
         "implementation_name": "cpython",
         "platform_python_implementation": "CPython",
     }
     try:
-        return Marker(pin.marker).evaluate(env)
-    except Exception:
+        return parsed.evaluate(env)
+    except Exception:  # NOTE: an undefined variable in a marker: judge rather than skip
         return True
 
 
-def _verdict(name: str, files: list[DistFile], target: Target) -> _Verdict:
-    python = Version(f"{target.python[0]}.{target.python[1]}.99")
-    allowed = [f for f in files if _python_ok(f.requires_python, python)]
+def _arch(platform: str) -> str:
+    parsed = plat.parse_platform(platform)
+    if parsed is not None:
+        return parsed.arch
+    for arch in ("x86_64", "aarch64", "armv7l", "i686", "ppc64le", "s390x", "riscv64"):
+        if platform.endswith(arch):
+            return arch
+    return ""
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """What one release offers one Python, whatever the platform: judged per target by one
+    set intersection."""
+
+    tags: frozenset[Tag]  # every tag of the wheels whose requires-python admits the Python
+    wheels: bool  # some such wheel (readable or not)
+    native: bool  # some such wheel is built for a platform or an ABI
+    sdist: bool
+    excluded_by: str | None = None  # requires-python, when no file admits the Python
+
+    def verdict(self, name: str, target: Target) -> _Verdict:
+        if self.excluded_by is not None:
+            return _Verdict("SB304", f"its files require Python {self.excluded_by}")
+        if self.tags & tag_set(target.python, target.platform):
+            return _Verdict("")
+        if self.sdist:
+            native = name in BUILD_NEEDS or self.native
+            return _Verdict("SB301" if native or self.wheels else "SB302")
+        return _Verdict("SB304", "wheels exist only for other Pythons or platforms, and no sdist")
+
+
+def _offer(files: Sequence[DistFile], python: tuple[int, int], releases: Releases) -> _Offer:
+    version = Version(f"{python[0]}.{python[1]}.99")
+    allowed = [f for f in files if _python_ok(f.requires_python, version)]
     if not allowed:
-        spec = files[0].requires_python
-        return _Verdict("SB304", f"its files require Python {spec}")
-    tags = tag_set(target.python, target.platform)
-    wheels = [_wheel_tags(f.filename) for f in allowed if f.filename.endswith(".whl")]
-    if any(t & tags for t in wheels if t):
-        return _Verdict("")
-    if any(not f.filename.endswith(".whl") for f in allowed):
-        native = name in BUILD_NEEDS or any(_is_native(t) for t in wheels if t)
-        return _Verdict("SB301" if native or wheels else "SB302")
-    return _Verdict("SB304", "wheels exist only for other Pythons or platforms, and no sdist")
+        return _Offer(frozenset(), False, False, False, files[0].requires_python if files else None)
+    tags: set[Tag] = set()
+    wheels = native = sdist = False
+    for f in allowed:
+        if not f.filename.endswith(".whl"):
+            sdist = True
+            continue
+        wheels = True
+        found = releases.tags(f.filename)
+        if found:
+            tags |= found
+            native = native or _is_native(found)
+    return _Offer(frozenset(tags), wheels, native, sdist)
+
+
+def _verdict(name: str, files: list[DistFile], target: Target, releases: Releases) -> _Verdict:
+    return _offer(files, target.python, releases).verdict(name, target)
 
 
 def _is_native(tags: frozenset[Tag]) -> bool:
@@ -295,15 +447,7 @@ def _python_ok(requires: str | None, python: Version) -> bool:
         return True  # pip ignores what it cannot parse
 
 
-@lru_cache(maxsize=65536)
-def _wheel_tags(filename: str) -> frozenset[Tag] | None:
-    try:
-        return parse_wheel_filename(filename)[3]
-    except InvalidWheelFilename:
-        return None
-
-
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def tag_set(python: tuple[int, int], platform: str) -> frozenset[Tag]:
     """Every tag pip on that CPython and platform accepts (manylinux_2_17 takes 2014, 2_5...)."""
     platforms = platform_tags(platform)
@@ -314,54 +458,23 @@ def tag_set(python: tuple[int, int], platform: str) -> frozenset[Tag]:
 
 
 def platform_tags(platform: str) -> list[str]:
-    legacy = _LEGACY_NAME.fullmatch(platform)
-    if legacy:
-        glibc = _LEGACY[legacy.group(1)]
-        platform = f"manylinux_{glibc[0]}_{glibc[1]}_{legacy.group(2)}"
-    policy = _POLICY.fullmatch(platform)
-    if policy is None:
-        return [platform]
-    family, major, minor, arch = (
-        policy.group(1),
-        int(policy.group(2)),
-        int(policy.group(3)),
-        policy.group(4),
-    )
-    tags = [f"{family}_{major}_{m}_{arch}" for m in range(minor, -1, -1)]
-    if family == "manylinux" and major == 2:
-        tags += [f"{name}_{arch}" for name, glibc in _LEGACY.items() if glibc[1] <= minor]
-    return tags
+    """The platform tags pip accepts on `platform` (a wheel platform tag), newest first."""
+    parsed = plat.parse_platform(platform)
+    return parsed.tags() if parsed is not None else [platform]
 
 
-def _group(files: tuple[DistFile, ...]) -> dict[Version, list[DistFile]]:
-    grouped: dict[Version, list[DistFile]] = {}
-    for f in files:
-        version = _file_version(f.filename)
-        if version is not None:
-            grouped.setdefault(version, []).append(f)
-    return grouped
-
-
-def _file_version(filename: str) -> Version | None:
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)[1]
-        for suffix in (".tar.bz2", ".tgz", ".tar"):
-            if filename.endswith(suffix):
-                return parse_sdist_filename(filename[: -len(suffix)] + ".tar.gz")[1]
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-    return None
-
-
-def _first_covering(
-    grouped: dict[Version, list[DistFile]], after: Version, where: Iterable[Target]
-) -> Version | None:
+def _first_covering(releases: Releases, pinned: str, where: Iterable[Target]) -> Version | None:
     """The oldest release newer than the pin that has wheels for every failing target."""
-    for version in sorted(v for v in grouped if v > after and not v.is_prerelease):
-        files = [f for f in grouped[version] if not f.yanked]
-        if files and all(_verdict("", files, t).rule == "" for t in where):
+    try:
+        after = Version(pinned)
+    except InvalidVersion:
+        return None
+    targets = list(where)
+    newer = sorted(
+        (v, key) for key in releases if (v := releases.version(key)) > after and not v.is_prerelease
+    )
+    for version, key in newer:
+        files = [f for f in releases.files(key) if not f.yanked]
+        if files and all(_verdict("", files, t, releases).rule == "" for t in targets):
             return version
     return None

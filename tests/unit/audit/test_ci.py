@@ -57,3 +57,37 @@ def test_glob_exists_looks_under_skipped_folders(tmp_path: Path) -> None:
     assert not ci.glob_exists(project, "**/*.md", "github")
     assert ci.glob_exists(project, "docs/ab?.rst", "github")  # GitHub's ? is "optional"
     assert not ci.glob_exists(project, "docs/ab?.rst", "gitlab")  # GitLab's is one char
+
+
+def test_ci_builds_must_name_files_that_exist() -> None:
+    found = ci.run(Project.discover(FIXTURES / "builds"), AuditOptions(offline=True))
+    got = {(f.rule, f.file, f.line, f.message.split("'")[1]) for f in found}
+    gh, gl = ".github/workflows/images.yml", ".gitlab-ci.yml"
+    assert got == {
+        ("SB511", gh, 16, "Dockerfile.new"),  # build-push-action `file:`
+        ("SB511", gh, 22, "./services/web"),  # build-push-action `context:`
+        ("SB511", gh, 29, "services/worker"),  # docker buildx build ... CONTEXT
+        ("SB511", gh, 31, "./docs"),  # one finding: its Dockerfile is not named again
+        ("SB511", gh, 32, "compose.ci.yml"),
+        ("SB511", gl, 7, "./services/api/Dockerfile.prod"),  # kaniko, $CI_PROJECT_DIR is the root
+    }
+    assert all(f.severity.value == "error" for f in found)
+    # the job checking out into src/ is not judged: its paths are not the repository's
+
+
+def test_docker_build_context_is_read_only_when_certain() -> None:
+    script = (
+        "docker build -t app:1 --build-arg A=1 .\n"
+        "docker build --unknown-switch ctx\n"  # ctx may be the switch's value: not judged
+        "docker build -f docker/Dockerfile -t x services/api\n"
+        "docker build - < Dockerfile\n"
+        "docker build https://github.com/x/y.git\n"
+        "docker compose build api\n"
+    )
+    refs = [(offset, path) for offset, path, _ in ci.script_references(script)]
+    assert refs == [
+        (0, "."),
+        (0, "./Dockerfile"),
+        (2, "docker/Dockerfile"),
+        (2, "services/api"),
+    ]

@@ -97,3 +97,52 @@ def test_parse_problems_are_reported_once(tmp_path: Path) -> None:
     (tmp_path / "base.txt").write_text("not valid ===\n")
     rules = _by_rule(pins.run(Project.discover(tmp_path), AuditOptions()))
     assert rules == {"SB200": [("base.txt", 1)], "SB206": [("requirements.txt", 2)]}
+
+
+def test_bind_mounted_pins_file_is_installed(tmp_path: Path) -> None:
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "stable.txt").write_text("httpx==0.27.0\n")
+    (tmp_path / "requirements" / "dev.txt").write_text("pytest==8.3.3\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim-bookworm\n"
+        "WORKDIR /srv\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip \\\n"
+        "    --mount=type=bind,source=requirements/stable.txt,target=/tmp/pins.txt \\\n"
+        "    pip install -r /tmp/pins.txt\n"
+        "RUN --mount=source=requirements,target=reqs pip install -c reqs/stable.txt pytest\n"
+    )
+    project = Project.discover(tmp_path)
+    inv = pins.inventory(project)
+    assert sorted((i.line, i.target, i.how) for i in inv.installs) == [
+        (3, "requirements/stable.txt", "-r"),
+        (3, "requirements/stable.txt", "mount"),
+        (6, "requirements/stable.txt", "-c"),
+    ]
+    findings = pins.run(project, AuditOptions())
+    assert not [f for f in findings if f.rule == "SB205"]
+    assert inv.wheel_files() == ["requirements/stable.txt"]
+
+
+def test_index_options_follow_the_pins_they_install(tmp_path: Path) -> None:
+    (tmp_path / "base.txt").write_text(
+        "--extra-index-url https://download.pytorch.org/whl/cpu\nnumpy==1.26.4\n"
+    )
+    (tmp_path / "requirements.txt").write_text("-r base.txt\ntorch==2.3.0+cpu\n")
+    (tmp_path / "requirements-tools.txt").write_text("ruff==0.6.9\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim-bookworm\n"
+        "ARG PIP_INDEX_URL=https://mirror.example/simple\n"
+        "COPY . /src\n"
+        "RUN pip install -r /src/requirements.txt\n"
+        "RUN uv pip install --system --index tools=https://tools.example/simple "
+        "-r /src/requirements-tools.txt\n"
+    )
+    inv = pins.inventory(Project.discover(tmp_path))
+    by_name = {p.name: p for f in inv.files.values() for p in f.entries}
+    torch = pins.indexes_for(inv, by_name["torch"])
+    assert torch.index_url == "https://mirror.example/simple"  # the ARG is pip's environment
+    assert torch.extra == ("https://download.pytorch.org/whl/cpu",)  # from the included file
+    assert pins.indexes_for(inv, by_name["numpy"]).extra == torch.extra
+    tools = pins.indexes_for(inv, by_name["ruff"])
+    assert tools.extra == ("https://tools.example/simple",)
+    assert tools.index_url is None  # uv does not read PIP_INDEX_URL
