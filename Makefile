@@ -11,7 +11,7 @@ BASE_TAG ?= stablebuild/airgap:bookworm
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv engine base test test-unit test-integration lint format demo bench bench-quick clean
+.PHONY: help venv schemas engine base test test-unit test-integration lint format demo bench bench-quick clean
 
 help:
 	@echo "make demo   validate the reference stack (sets up venv, engine, base image)"
@@ -31,16 +31,20 @@ $(STAMP): pyproject.toml $(EXAMPLE_LOCK)
 
 venv: $(STAMP)
 
+# Consumers' schemas the format tests validate against (fetched from PyPI, not committed).
+schemas: venv
+	@scripts/fetch-schemas.sh
+
 engine:
 	@scripts/ensure-engine.sh
 
 base: venv engine
 	@$(BIN)/stablebuild base bootstrap --tag $(BASE_TAG) --ca-bundle $(CA_BUNDLE)
 
-test: venv engine base
+test: venv schemas engine base
 	$(BIN)/pytest -q tests
 
-test-unit: venv
+test-unit: venv schemas
 	$(BIN)/pytest -q tests/unit
 
 test-integration: venv engine base

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from stablebuild.audit.format.codequality import CodeQualityFormat
+from stablebuild.audit.format.github import GithubFormat
 from stablebuild.audit.format.interface import AuditFormat, AuditFormatter
 from stablebuild.audit.format.json import JsonFormat
 from stablebuild.audit.format.markdown import MarkdownFormat
@@ -15,6 +17,8 @@ def formatter(kind: AuditFormat) -> AuditFormatter:
         AuditFormat.JSON: JsonFormat,
         AuditFormat.MARKDOWN: MarkdownFormat,
         AuditFormat.SARIF: SarifFormat,
+        AuditFormat.CODEQUALITY: CodeQualityFormat,
+        AuditFormat.GITHUB: GithubFormat,
     }
     return formats[kind]()
 
@@ -22,6 +26,8 @@ def formatter(kind: AuditFormat) -> AuditFormatter:
 __all__ = [
     "AuditFormat",
     "AuditFormatter",
+    "CodeQualityFormat",
+    "GithubFormat",
     "JsonFormat",
     "MarkdownFormat",
     "SarifFormat",

@@ -1,4 +1,9 @@
-"""SARIF 2.1.0 output, for GitHub code scanning and other SARIF viewers."""
+"""SARIF 2.1.0 output, for GitHub code scanning and other SARIF viewers.
+
+GitHub rejects a whole upload when one result lacks a location, so a finding about the run
+itself (SB000, SB701: no file) is a `toolExecutionNotification`, never a result. Every result
+is located relative to the git work tree root (`%SRCROOT%`), at line 1 when its rule has no line.
+"""
 
 from __future__ import annotations
 
@@ -6,70 +11,109 @@ import json
 from typing import Any
 
 from stablebuild import __version__
-from stablebuild.audit.finding import Severity
-from stablebuild.audit.format.catalog import anchor, summary
+from stablebuild.audit.finding import Finding, Severity
+from stablebuild.audit.format import catalog
 from stablebuild.audit.format.interface import AuditFormatter
+from stablebuild.audit.format.places import located
 from stablebuild.audit.runner import AuditResult
+from stablebuild.report.format.source import SRCROOT, Fingerprints, root_uri, uri
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+FINGERPRINT = "stablebuild/v1"
+LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _help_uri(rule: str) -> str | None:
-    code = rule.split(":", 1)[1] if ":" in rule else ""
-    if code.startswith("DL"):
-        return f"https://github.com/hadolint/hadolint/wiki/{code}"
-    if code.startswith("SC"):
-        return f"https://www.shellcheck.net/wiki/{code}"
-    return None
+def rule_object(rule: str, finding: Finding) -> dict[str, Any]:
+    """A reportingDescriptor; a delegated rule's description is its own tool's message."""
+    short = catalog.summary(rule)
+    if catalog.delegated_code(rule):
+        short = f"hadolint {catalog.delegated_code(rule)}: {finding.message}"
+    full = catalog.full_description(rule)
+    link = catalog.help_uri(rule)
+    return {
+        "id": rule,
+        "name": catalog.name(rule),
+        "shortDescription": {"text": short[:1000]},
+        "fullDescription": {"text": full[:1000]},
+        "help": {
+            "text": f"{short}\n\n{full}\n\nDocumentation: {link}",
+            "markdown": f"**{rule}** — {short}\n\n{full}\n\n[Documentation]({link})",
+        },
+        "helpUri": link,
+        "defaultConfiguration": {"level": LEVEL[finding.severity]},
+        "properties": {"tags": ["stablebuild", catalog.base_rule(rule)]},
+    }
 
 
 def as_dict(result: AuditResult) -> dict[str, Any]:
+    tree, places = located(result)
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
+    notices: list[dict[str, Any]] = []
+    notice_index: dict[str, int] = {}
+    notifications: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
-    for finding in result.findings:
+    fingerprint = Fingerprints()
+    for finding, where in places:
+        text = finding.message + (f" Fix: {finding.hint}" if finding.hint else "")
+        if where is None:
+            if finding.rule not in notice_index:
+                notice_index[finding.rule] = len(notices)
+                notices.append(rule_object(finding.rule, finding))
+            notifications.append(
+                {
+                    "level": LEVEL[finding.severity],
+                    "message": {"text": text},
+                    "descriptor": {"id": finding.rule, "index": notice_index[finding.rule]},
+                }
+            )
+            continue
         if finding.rule not in index:
             index[finding.rule] = len(rules)
-            rule: dict[str, Any] = {
-                "id": finding.rule,
-                "name": finding.rule.replace(":", "_"),
-                "shortDescription": {"text": summary(finding.rule)},
-                "help": {"text": f"{summary(finding.rule)}. See {anchor(finding.rule)}."},
-                "defaultConfiguration": {"level": _LEVEL[finding.severity]},
+            rules.append(rule_object(finding.rule, finding))
+        results.append(
+            {
+                "ruleId": finding.rule,
+                "ruleIndex": index[finding.rule],
+                "level": LEVEL[finding.severity],
+                "message": {"text": text},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": uri(where.path), "uriBaseId": SRCROOT},
+                            "region": {"startLine": where.line},
+                        }
+                    }
+                ],
+                "partialFingerprints": {
+                    FINGERPRINT: fingerprint(finding.rule, where, finding.message)
+                },
             }
-            if uri := _help_uri(finding.rule):
-                rule["helpUri"] = uri
-            rules.append(rule)
-        text = finding.message + (f" Fix: {finding.hint}" if finding.hint else "")
-        entry: dict[str, Any] = {
-            "ruleId": finding.rule,
-            "ruleIndex": index[finding.rule],
-            "level": _LEVEL[finding.severity],
-            "message": {"text": text},
-        }
-        if finding.file:
-            location: dict[str, Any] = {
-                "artifactLocation": {"uri": finding.file, "uriBaseId": "SRCROOT"}
-            }
-            if finding.line:
-                location["region"] = {"startLine": finding.line}
-            entry["locations"] = [{"physicalLocation": location}]
-        results.append(entry)
+        )
+    driver: dict[str, Any] = {
+        "name": "stablebuild",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": catalog.REPOSITORY,
+        "rules": rules,
+    }
+    if notices:
+        driver["notifications"] = notices
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {
-                    "driver": {
-                        "name": "stablebuild",
-                        "version": __version__,
-                        "informationUri": "https://github.com/stablebuild/stablebuild",
-                        "rules": rules,
+                "tool": {"driver": driver},
+                "invocations": [
+                    {
+                        # An internal error (SB000) means some rule families did not run.
+                        "executionSuccessful": not result.errors,
+                        "toolExecutionNotifications": notifications,
                     }
-                },
-                "originalUriBaseIds": {"SRCROOT": {"uri": result.root.as_uri() + "/"}},
+                ],
+                "originalUriBaseIds": {SRCROOT: {"uri": root_uri(tree)}},
+                "columnKind": "unicodeCodePoints",
                 "results": results,
             }
         ],
@@ -78,4 +122,4 @@ def as_dict(result: AuditResult) -> dict[str, Any]:
 
 class SarifFormat(AuditFormatter):
     def format(self, result: AuditResult) -> str:
-        return json.dumps(as_dict(result), indent=2) + "\n"
+        return json.dumps(as_dict(result), indent=2, ensure_ascii=False) + "\n"

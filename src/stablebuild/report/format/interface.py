@@ -15,6 +15,9 @@ class ReportFormat(str, Enum):
     JSON = "json"
     MARKDOWN = "markdown"
     JUNIT = "junit"
+    SARIF = "sarif"  # code scanning (GitHub)
+    CODEQUALITY = "codequality"  # GitLab Code Quality JSON
+    GITHUB = "github"  # `file:line: severity rule message` lines, for problem matchers
 
 
 class ReportFormatter(ABC):

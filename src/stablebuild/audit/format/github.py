@@ -1,0 +1,19 @@
+"""One line per finding, `path:line: severity rule message`: what problem matchers (GitHub's
+`ci/github/stablebuild-matcher.json`), editors and other CIs parse. Paths are relative to the
+repository root; a finding about the run itself starts with `stablebuild:` instead."""
+
+from __future__ import annotations
+
+from stablebuild.audit.format.interface import AuditFormatter
+from stablebuild.audit.format.places import located
+from stablebuild.audit.runner import AuditResult
+from stablebuild.report.format.github import line
+
+
+class GithubFormat(AuditFormatter):
+    def format(self, result: AuditResult) -> str:
+        lines = []
+        for finding, where in located(result)[1]:
+            message = finding.message + (f" (fix: {finding.hint})" if finding.hint else "")
+            lines.append(line(where, finding.severity.value, finding.rule, message))
+        return "".join(f"{text}\n" for text in lines)
