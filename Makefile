@@ -11,7 +11,7 @@ BASE_TAG ?= stablebuild/airgap:bookworm
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv schemas engine base test test-unit test-integration lint format demo bench bench-quick clean
+.PHONY: help venv schemas engine base history-deps test test-unit test-integration lint format demo bench bench-quick clean
 
 help:
 	@echo "make demo   validate the reference stack (sets up venv, engine, base image)"
@@ -41,7 +41,12 @@ engine:
 base: venv engine
 	@$(BIN)/stablebuild base bootstrap --tag $(BASE_TAG) --ca-bundle $(CA_BUNDLE)
 
-test: venv schemas engine base
+# The history tests start their own PostgreSQL cluster; the HTML report test renders in Chromium.
+history-deps:
+	@scripts/ensure-postgres.sh
+	@scripts/ensure-chromium.sh
+
+test: venv schemas engine base history-deps
 	$(BIN)/pytest -q tests
 
 test-unit: venv schemas

@@ -3,8 +3,29 @@
 # air-gapped base images) and start dockerd in the background; otherwise say what to do.
 set -euo pipefail
 
+# The stack phase of `validate` runs the engine's compose: `docker compose` (v2) where present,
+# else Debian's `docker-compose` (v1), installed here as root when neither is.
+ensure_compose() {
+    if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then
+        return 0
+    fi
+    if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "note: no compose (docker compose or docker-compose): a manifest's stack phase cannot run" >&2
+        return 0
+    fi
+    echo "engine: installing docker-compose"
+    # NOTE: waits for another apt (up to 5 min) rather than failing on its lock.
+    local apt=(apt-get -o DPkg::Lock::Timeout=300 -y -qq)
+    export DEBIAN_FRONTEND=noninteractive
+    "${apt[@]}" install docker-compose >/dev/null 2>&1 || {
+        "${apt[@]}" update
+        "${apt[@]}" install docker-compose >/dev/null
+    }
+}
+
 if docker info >/dev/null 2>&1; then
     echo "engine: $(docker info --format 'server {{.ServerVersion}}, storage {{.Driver}}')"
+    ensure_compose
     exit 0
 fi
 
@@ -47,6 +68,7 @@ nohup dockerd >"$log" 2>&1 &
 for _ in $(seq 1 60); do
     if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then
         echo "engine: $(docker info --format 'server {{.ServerVersion}}, storage {{.Driver}}')"
+        ensure_compose
         exit 0
     fi
     sleep 1

@@ -10,6 +10,8 @@ from tests.support import SESSION_RUN
 
 from stablebuild.engine.client import LABEL_RUN
 
+pytest_plugins = ["tests.history_support"]  # PostgreSQL for the history tests
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

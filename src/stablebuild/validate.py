@@ -53,6 +53,7 @@ from stablebuild.report.model import (
     Report,
     redact_image,
 )
+from stablebuild.stack import run_stack
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class ValidateOptions:
     use_cache: bool = True  # reuse known builds and judged results
     cache_dir: Path | None = None  # default: the user's cache dir
     changed_only: bool = False  # only images whose inputs changed since their last pass
+    stack: bool = True  # the manifest's stack phase, after the images pass (--no-stack: False)
 
 
 def new_run_id() -> str:
@@ -175,6 +177,15 @@ class Validation:
                         f"the engine stopped answering during the run: {exc}",
                         "check that dockerd is still running (`docker info`), then run again",
                     ) from None
+            run_stack(
+                self.engine,
+                self.manifest,
+                self.report,
+                enabled=self.options.stack,
+                extra_args=self.options.extra_args,
+                build_timeout=self.options.build_timeout,
+                observer=self.observer,
+            )
             self.report.complete = True
         finally:
             # NOTE: on an interrupt, queued images are dropped and running ones lose their

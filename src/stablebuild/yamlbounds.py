@@ -95,6 +95,8 @@ def check_graph(root: yaml.Node, *, cycles: bool = False) -> None:
         if next_child < len(children):
             stack[-1] = (node, children, next_child + 1)
             child = children[next_child]
+            if isinstance(child, yaml.ScalarNode):
+                continue  # one value, one level: what `size.get(..., 1)` counts it as below
             key = id(child)
             if key in open_ids and cycles:
                 continue  # still open at the parent's end: counted as one value below

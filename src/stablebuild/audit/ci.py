@@ -22,6 +22,40 @@ from stablebuild.audit.compose import yaml_finding
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.audit.rule import Rule
+
+SB510 = Rule(
+    "SB510",
+    "CiPathFilterMatchesNothing",
+    Severity.WARNING,
+    "CI path filter matches no file",
+    "A CI path filter matches no file, so the trigger never fires: GitHub Actions "
+    "`on.<event>.paths` (GitHub glob syntax; `!` negations skipped), GitLab `rules:changes` and "
+    "`only/except:changes`.",
+    "fix the pattern or remove it; paths are relative to the repository root",
+)
+SB511 = Rule(
+    "SB511",
+    "CiCommandFileMissing",
+    Severity.ERROR,
+    "CI command names a file that does not exist",
+    "A CI command names a file that does not exist. Only confident forms are read: "
+    "`docker build -f PATH`, `docker compose -f PATH`, `pip install -r/-c PATH` (also "
+    "`python -m pip`, `uv pip`), `python PATH.py`, `bash|sh PATH.sh`, `./PATH.sh`; relative to "
+    "the step's `working-directory`. Anything with a variable, `${{ }}` expression or wildcard "
+    "is left alone, except the checkout root (`${{ github.workspace }}`, `$GITHUB_WORKSPACE`, "
+    '`$CI_PROJECT_DIR`). CI builds are read too (see "CI builds" below): a workflow building '
+    "`Dockerfile.new` that does not exist is an error at the workflow's `file:` line.",
+    "fix the path, or create the file; paths are relative to the working directory",
+)
+SB512 = Rule(
+    "SB512",
+    "GitlabIncludeMissing",
+    Severity.ERROR,
+    "GitLab CI local include does not exist",
+    "A GitLab CI `include: local:` file does not exist.",
+    "fix the include path (relative to the repository root)",
+)
 
 WORKFLOW_PATTERNS = (".github/workflows/*.yml", ".github/workflows/*.yaml")
 _GITLAB_RESERVED = {
@@ -93,7 +127,7 @@ def _github(project: Project, rel: Path, root: yaml.Node | None) -> list[Finding
         for pattern, node in yamlnode.strings(yamlnode.value(trigger, "paths")):
             if not pattern.startswith("!") and not glob_exists(project, pattern, "github"):
                 msg = f"on.{event}.paths '{pattern}' matches no file: the trigger never fires"
-                out.append(_f("SB510", Severity.WARNING, rel, yamlnode.line(node), msg))
+                out.append(_f(SB510, rel, yamlnode.line(node), msg))
     default_wd = _working_dir(yamlnode.value(root, "defaults"))
     for _, _, job in yamlnode.items(yamlnode.value(root, "jobs")):
         job_wd = _working_dir(yamlnode.value(job, "defaults")) or default_wd
@@ -139,7 +173,7 @@ def _build_action(project: Project, rel: Path, step: yaml.Node) -> list[Finding]
     where = yamlnode.line(context_node) if context_node is not None else yamlnode.line(step)
     if not (project.root / context).is_dir():
         msg = f"docker/build-push-action context '{context}', which does not exist"
-        return [_f("SB511", Severity.ERROR, rel, where, msg)]
+        return [_f(SB511, rel, where, msg)]
     file = yamlnode.scalar(file_node)
     if file_node is not None and file is not None:
         where = yamlnode.line(file_node)
@@ -149,7 +183,7 @@ def _build_action(project: Project, rel: Path, step: yaml.Node) -> list[Finding]
         return []
     how = "file" if file_node is not None else "file (default: the context's Dockerfile)"
     msg = f"docker/build-push-action {how} '{file}', which does not exist"
-    return [_f("SB511", Severity.ERROR, rel, where, msg)]
+    return [_f(SB511, rel, where, msg)]
 
 
 def _unsure(path: str) -> bool:
@@ -182,7 +216,7 @@ def _gitlab(project: Project, rel: Path, root: yaml.Node | None) -> list[Finding
             for pattern, item in yamlnode.strings(paths):
                 if not glob_exists(project, pattern, "gitlab", rel.parent):
                     msg = f"changes: '{pattern}' (job '{name}') matches no file"
-                    out.append(_f("SB510", Severity.WARNING, rel, yamlnode.line(item), msg))
+                    out.append(_f(SB510, rel, yamlnode.line(item), msg))
     for node in scripts:
         for item in yamlnode.sequence(node):
             out += _script(project, rel, item, "", rel.parent)
@@ -203,7 +237,7 @@ def _gitlab_includes(project: Project, rel: Path, include: yaml.Node | None) -> 
             continue
         if not glob_exists(project, path.lstrip("/"), "gitlab", rel.parent):
             msg = f"include: local file '{path}' does not exist"
-            out.append(_f("SB512", Severity.ERROR, rel, yamlnode.line(node), msg))
+            out.append(_f(SB512, rel, yamlnode.line(node), msg))
     return out
 
 
@@ -229,7 +263,7 @@ def _script(
                 + (f" (in {wd})" if wd not in ("", ".") else "")
                 + ", which does not exist"
             )
-            out.append(_f("SB511", Severity.ERROR, rel, first + offset, msg))
+            out.append(_f(SB511, rel, first + offset, msg))
     return out
 
 
@@ -408,15 +442,8 @@ def glob_exists(project: Project, pattern: str, dialect: str, base: Path = Path(
     return False
 
 
-_HINTS = {
-    "SB510": "fix the pattern or remove it; paths are relative to the repository root",
-    "SB511": "fix the path, or create the file; paths are relative to the working directory",
-    "SB512": "fix the include path (relative to the repository root)",
-}
-
-
-def _f(rule: str, severity: Severity, rel: Path, line: int, message: str) -> Finding:
-    return Finding(rule, severity, rel.as_posix(), line, message, _HINTS[rule])
+def _f(rule: Rule, rel: Path, line: int, message: str) -> Finding:
+    return rule.finding(rel.as_posix(), line, message)
 
 
 __all__ = ["WORKFLOW_PATTERNS", "glob_exists", "run", "script_references"]

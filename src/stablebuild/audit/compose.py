@@ -22,7 +22,67 @@ from stablebuild.audit import compose_merge, gitignore, yamlnode
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.audit.rule import Rule
 from stablebuild.audit.sources import per_project, read_text
+
+SB500 = Rule(
+    "SB500",
+    "YamlUnparsable",
+    Severity.ERROR,
+    "Compose or CI YAML does not parse",
+    "A compose file or CI workflow is not valid YAML; the finding has the parser's line. YAML "
+    "the audit will not expand is reported the same way, and the file is not read further: "
+    "nesting deeper than 200 levels, aliases that expand to more than 100,000 values (a "
+    '"billion laughs" bomb is 300 bytes), an alias that contains itself (`x: &x [*x]`), a NUL '
+    "byte.",
+    "fix the syntax; nothing else in this file was checked",
+)
+SB501 = Rule(
+    "SB501",
+    "OverrideUnknownService",
+    Severity.ERROR,
+    "Compose override names a service the files under it lack",
+    "An override names a service none of the files under it has and gives it no "
+    '`image`/`build`/`extends`: compose refuses the pair ("has neither an image nor a build '
+    'context"). A **warning** when it has one but its name is a likely typo of a base service; '
+    'otherwise a service only in an override is a new service. "Did you mean" needs a real '
+    "similarity: one edit for names up to 6 letters, two for longer ones (two swapped letters "
+    "count as one), and never a sibling name (`worker-gpu`/`worker2` next to `worker`, `api-v2` "
+    "next to `api-v1`).",
+    "add the service to the base file, or fix the name in the override",
+)
+SB502 = Rule(
+    "SB502",
+    "BuildContextMissing",
+    Severity.ERROR,
+    "Compose build.context does not exist",
+    "`build.context` (relative to the compose file) does not exist. Remote contexts are not "
+    "checked.",
+    "fix build.context (relative to the compose file's folder)",
+)
+SB503 = Rule(
+    "SB503",
+    "ComposeDockerfileMissing",
+    Severity.ERROR,
+    "Compose build.dockerfile does not exist",
+    "`build.dockerfile` does not exist; it is resolved against the context, not the compose file.",
+    "fix build.dockerfile: it is resolved against build.context, not the compose file",
+)
+SB504 = Rule(
+    "SB504",
+    "EnvFileMissing",
+    Severity.ERROR,
+    "Compose env_file does not exist (warning when put in place at deploy time)",
+    "An `env_file` does not exist (entries with `required: false` are skipped). A **warning** "
+    "instead, with the reason in the message, when the file is one a deployment puts in place: "
+    "it is git-ignored (the `.gitignore` files from the root down, `.git/info/exclude`; git's "
+    "rules, git is not run), it has a sample beside it (`X.sample`, `X-sample`, `X_sample`, "
+    "`X.example`, `X-example`, `X_example`, `X.template`, `X.dist`; for `.env.*` also "
+    "`.env.example` and the like), it belongs to a stack file named for a deployment tool (a "
+    "name word `stack`, `swarm`, `deploy`, `portainer`, `coolify`, `dokploy`, `caprover`, "
+    "`kamal`, `dokku`), or it lies outside the audited folder.",
+    "create the file, fix the path, or mark it `required: false`",
+)
 
 COMPOSE_PATTERNS = (
     "compose.yml",
@@ -272,14 +332,7 @@ def run(project: Project, options: AuditOptions) -> list[Finding]:
 
 
 def yaml_finding(file: str, problem: yamlnode.YamlProblem) -> Finding:
-    return Finding(
-        "SB500",
-        Severity.ERROR,
-        file,
-        problem.line,
-        f"YAML does not parse: {problem.message}",
-        "fix the syntax; nothing else in this file was checked",
-    )
+    return SB500.finding(file, problem.line, f"YAML does not parse: {problem.message}")
 
 
 def _override(
@@ -300,10 +353,10 @@ def _override(
         where += "they lack" if len(under) > 1 else "it lacks"
         if not keys & {"image", "build", "extends"}:
             message = f"{where}, and gives it no image or build: compose will refuse the pair"
-            findings.append(_f("SB501", Severity.ERROR, rel, key_node, message + guess))
+            findings.append(_f(SB501, rel, key_node, message + guess))
         elif close:
             message = f"{where}, so it starts a new service{guess}"
-            findings.append(_f("SB501", Severity.WARNING, rel, key_node, message))
+            findings.append(_f(SB501, rel, key_node, message, Severity.WARNING))
     return findings
 
 
@@ -373,13 +426,13 @@ def _build_problems(
             context_dir = here / value
             if not context_dir.is_dir():
                 msg = f"build context '{text}' does not exist"
-                return [_f("SB502", Severity.ERROR, rel, line, msg)]
+                return [_f(SB502, rel, line, msg)]
     if "dockerfile" in fields and context_dir.is_dir():
         text, line = fields["dockerfile"]
         value = interpolate(text, env)
         if value is not None and not (context_dir / value).is_file():
             msg = f"build.dockerfile '{text}' does not exist (it is relative to the context)"
-            return [_f("SB503", Severity.ERROR, rel, line, msg)]
+            return [_f(SB503, rel, line, msg)]
     return []
 
 
@@ -389,9 +442,9 @@ def _missing_env_file(
     """SB504: an error, unless the file is one a deployment puts in place (then a warning)."""
     why = _deploy_time(project, rel, value)
     if why is None:
-        return _f("SB504", Severity.ERROR, rel, node, f"env_file '{shown}' does not exist")
+        return _f(SB504, rel, node, f"env_file '{shown}' does not exist")
     msg = f"env_file '{shown}' does not exist here, and {why}: it is expected at deploy time"
-    return _f("SB504", Severity.WARNING, rel, node, msg)
+    return _f(SB504, rel, node, msg, Severity.WARNING)
 
 
 def _deploy_time(project: Project, rel: Path, value: str) -> str | None:
@@ -427,17 +480,11 @@ def _env_files(node: yaml.Node | None) -> list[tuple[str, yaml.Node, bool]]:
     return out
 
 
-_HINTS = {
-    "SB501": "add the service to the base file, or fix the name in the override",
-    "SB502": "fix build.context (relative to the compose file's folder)",
-    "SB503": "fix build.dockerfile: it is resolved against build.context, not the compose file",
-    "SB504": "create the file, fix the path, or mark it `required: false`",
-}
-
-
-def _f(rule: str, severity: Severity, rel: Path, where: yaml.Node | int, message: str) -> Finding:
+def _f(
+    rule: Rule, rel: Path, where: yaml.Node | int, message: str, severity: Severity | None = None
+) -> Finding:
     line = where if isinstance(where, int) else yamlnode.line(where)
-    return Finding(rule, severity, rel.as_posix(), line, message, _HINTS[rule])
+    return rule.finding(rel.as_posix(), line, message, severity=severity)
 
 
 __all__ = [

@@ -22,6 +22,7 @@ from stablebuild.audit.dockerignore import DockerIgnore, clean, go_match, has_ma
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.audit.rule import Rule
 from stablebuild.buildargs import looks_secret
 from stablebuild.stages import (
     PLATFORM_ARGS,
@@ -34,6 +35,130 @@ from stablebuild.stages import (
     stage_index,
     substitute,
     variables,
+)
+
+SB400 = Rule(
+    "SB400",
+    "DockerfileSyntax",
+    Severity.ERROR,
+    "Dockerfile syntax Docker rejects (unknown instruction, no FROM...)",
+    "Docker would reject the file: an unknown instruction, an instruction other than ARG before "
+    "the first FROM, a malformed FROM, or no FROM at all.",
+    "fix the instruction the message names: Docker will refuse this Dockerfile",
+)
+SB401 = Rule(
+    "SB401",
+    "UndeclaredFromArg",
+    Severity.ERROR,
+    "ARG used in FROM but not declared before the first FROM",
+    "A variable used in a `FROM` line (`${X}` or `$X`, flags included) is not declared with "
+    "`ARG` before the first `FROM`. An `ARG` declared after a `FROM` is scoped to that stage and "
+    "invisible to later `FROM` lines, so `FROM runtime-${WORKER_TYPE}` expands to `runtime-` and "
+    "the build fails with \"failed to parse stage name 'runtime-'\". BuildKit's platform ARGs "
+    "(`BUILDPLATFORM`, `TARGETARCH`...) and `${X:-default}` forms are fine.",
+    "declare `ARG WORKER_TYPE=cpu` (the variable, with a default) above the first FROM",
+)
+SB402 = Rule(
+    "SB402",
+    "CopySourceMissing",
+    Severity.ERROR,
+    "COPY/ADD source not in the build context",
+    "A `COPY`/`ADD` source does not exist in the build context. Globs are matched like Docker "
+    "(Go `filepath.Match` per path segment); `${ARG}` in a source is expanded when the ARG (or "
+    "ENV) has a value, otherwise the source is skipped. `COPY --from=...` sources, heredocs and "
+    "URLs in `ADD` are not checked.",
+    "fix the path: sources are relative to the build context, not the Dockerfile",
+)
+SB403 = Rule(
+    "SB403",
+    "CopySourceIgnored",
+    Severity.ERROR,
+    "COPY/ADD source excluded by .dockerignore",
+    "The source exists but `.dockerignore` keeps it out of the context (BuildKit then says "
+    '`"/storage": not found`). The matcher follows moby/patternmatcher exactly: comments, `**`, '
+    "`!` exceptions with the last match winning, leading `/` and `./` stripped, a pattern "
+    "matching a parent folder excludes its children. A `<Dockerfile>.dockerignore` next to the "
+    "Dockerfile takes precedence over the context's `.dockerignore`. An excluded folder that an "
+    "exception partly re-includes is not flagged.",
+    "remove the pattern from .dockerignore, or add `!<path>` after it",
+)
+SB404 = Rule(
+    "SB404",
+    "CopyFromUnknownStage",
+    Severity.ERROR,
+    "COPY --from names no earlier stage",
+    "`COPY --from=NAME` names no earlier stage. Numeric indexes must name an earlier stage; a "
+    "value with `/`, `:` or `@` is an image reference and is not checked. A bare name that is "
+    "not a stage is flagged because Docker would try to pull an image of that name: write "
+    "`alpine:3.20` rather than `alpine` if an image is meant.",
+    "name an earlier stage (`FROM ... AS name`) or a full image reference",
+)
+SB405 = Rule(
+    "SB405",
+    "FinalStageRunsAsRoot",
+    Severity.WARNING,
+    "Final stage runs as root (last USER root, or no USER)",
+    "The final stage runs as root: its last `USER` is `root` or `0`, or no stage in its chain "
+    "sets a `USER` (skipped when the base image's tag says `nonroot`, or cannot be resolved).",
+    "create a user and end the stage with `USER <name or uid>`",
+)
+SB406 = Rule(
+    "SB406",
+    "HealthcheckMissing",
+    Severity.ERROR,
+    "Final stage lacks the HEALTHCHECK the manifest asks for",
+    "The manifest image asks for `healthcheck: true`, but the final stage (of the image's "
+    "target) has no `HEALTHCHECK`, or its last one is `HEALTHCHECK NONE`.",
+    "add `HEALTHCHECK CMD ...` to the final stage",
+)
+SB407 = Rule(
+    "SB407",
+    "BuildToolsInFinalStage",
+    Severity.WARNING,
+    "Compilers or -dev packages installed in the final stage",
+    "The final stage installs compilers or headers (`gcc`, `g++`, `build-essential`, `make`, "
+    "`cmake`, `musl-dev`, `*-dev`, `*-devel`...) through apt-get/apt, apk or yum/dnf, and does "
+    "not remove them later (`apt-get purge`, `apk del` of a `--virtual` group): they ship in the "
+    "image.",
+    "compile in a builder stage and copy the result, or purge them in the same RUN",
+)
+SB408 = Rule(
+    "SB408",
+    "VirtualenvBaseMismatch",
+    Severity.ERROR,
+    "Virtualenv copied from a stage with a different base image",
+    "A virtualenv (a path containing `venv`) is copied with `COPY --from` from a stage whose "
+    "base image differs from the receiving stage's. Stage chains are resolved and ARG defaults "
+    "(and the build's args) substituted first. The venv's `bin/python` is a symlink to the "
+    "builder's interpreter, which the other base does not have. Official `python:` images "
+    "compare equal when they share the minor version and the C library (`python:3.12-slim` and "
+    "`python:3.12-bookworm` are compatible; `python:3.12-alpine` is not).",
+    "build the venv on the same base image as the stage that runs it",
+)
+SB409 = Rule(
+    "SB409",
+    "UnknownBuildTarget",
+    Severity.ERROR,
+    "Build target names no stage",
+    "The manifest or compose builds a `target` that no stage is named.",
+    "name a stage `AS <target>`, or fix the target",
+)
+SB410 = Rule(
+    "SB410",
+    "SecretInArgOrEnv",
+    Severity.WARNING,
+    "ARG or ENV named like a secret stays in the final image",
+    'An `ARG` or `ENV` whose name looks like a credential (see "Secret-looking names" below) '
+    "is in a stage of the final image's chain, so its value ships with the image: an `ARG`'s "
+    "value is recorded in the image history on every later `RUN` of the stage (`docker history` "
+    "shows `|1 GITHUB_TOKEN=...`), an `ENV`'s is in the image config and every container's "
+    "environment. Flagged: `ARG` followed by a `RUN` in the same stage, and `ENV` with a "
+    'non-empty value (`ENV API_KEY=""`, a placeholder filled at run time, holds nothing). '
+    "Builder stages outside the final chain are not flagged: the multi-stage way to use a "
+    "credential is exactly that, and their history does not ship.",
+    "`RUN --mount=type=secret,id=npm_token NPM_TOKEN=$(cat /run/secrets/npm_token) npm ci` with "
+    "`docker build --secret id=npm_token,env=NPM_TOKEN` (BuildKit), or pass the value to the "
+    "container at run time",
 )
 
 DOCKERFILE_PATTERNS = (
@@ -109,12 +234,12 @@ class _Audit:
         self.file = rel.as_posix()
         self.ignores: dict[Path, DockerIgnore | None] = {}
 
-    def finding(self, rule: str, severity: Severity, line: int, message: str, hint: str) -> Finding:
-        return Finding(rule, severity, self.file, line, message, hint)
+    def finding(self, rule: Rule, line: int, message: str, hint: str) -> Finding:
+        return rule.finding(self.file, line, message, hint)
 
     def run(self, uses: list[BuildUse]) -> list[Finding]:
         out = [
-            self.finding("SB400", Severity.ERROR, line, msg, "Docker will refuse this Dockerfile")
+            self.finding(SB400, line, msg, "Docker will refuse this Dockerfile")
             for line, msg in self.df.problems
         ]
         out += self.from_args()
@@ -124,7 +249,7 @@ class _Audit:
                 if use.target is not None:
                     msg = f"{use.origin} builds target '{use.target}', which no stage is named"
                     hint = "name a stage `AS " + use.target + "` or fix the target"
-                    out.append(self.finding("SB409", Severity.ERROR, 1, msg, hint))
+                    out.append(self.finding(SB409, 1, msg, hint))
                 continue
             for stage in self.df.stages:
                 out += self.copies(stage, use)
@@ -160,7 +285,7 @@ class _Audit:
                     f"FROM uses ${{{name}}}, but {why}: it expands to '{image}' and the build fails"
                 )
                 hint = f"declare `ARG {name}=<default>` above the first FROM"
-                out.append(self.finding("SB401", Severity.ERROR, line, msg, hint))
+                out.append(self.finding(SB401, line, msg, hint))
         return out
 
     # SB402 SB403 SB404 SB408 ------------------------------------------------------------
@@ -203,7 +328,7 @@ class _Audit:
             where = "is defined later" if named is not None else "is not a stage in this file"
             msg = f"COPY --from={ref}: '{ref}' {where}; Docker will try to pull an image '{ref}'"
         hint = "name an earlier stage (`FROM ... AS name`) or a full image reference"
-        return self.finding("SB404", Severity.ERROR, line, msg, hint)
+        return self.finding(SB404, line, msg, hint)
 
     def venv_copy(
         self,
@@ -224,7 +349,7 @@ class _Audit:
             f"on {dst_base}: its bin/python links to an interpreter this image does not have"
         )
         hint = "build the venv on the same base image as the stage that runs it"
-        return [self.finding("SB408", Severity.ERROR, line, msg, hint)]
+        return [self.finding(SB408, line, msg, hint)]
 
     def local_source(
         self, keyword: str, src: str, values: Mapping[str, str], use: BuildUse, line: int
@@ -256,10 +381,10 @@ class _Audit:
         if ignored_by is not None:
             msg = f"{keyword} {src}: excluded from the context by .dockerignore '{ignored_by}'"
             hint = f"remove '{ignored_by}' from .dockerignore or add `!{path}` after it"
-            return [self.finding("SB403", Severity.ERROR, line, msg, hint)]
+            return [self.finding(SB403, line, msg, hint)]
         msg = f"{keyword} {src}: nothing by that name in {where}"
         hint = "fix the path (sources are relative to the build context, not the Dockerfile)"
-        return [self.finding("SB402", Severity.ERROR, line, msg, hint)]
+        return [self.finding(SB402, line, msg, hint)]
 
     def ignore_for(self, context: Path) -> DockerIgnore | None:
         if context not in self.ignores:
@@ -297,21 +422,21 @@ class _Audit:
         if user in _ROOT_USERS:
             msg = f"{label} runs as root (last USER is '{users[-1].value}')"
             hint = "create a user and end the stage with `USER <name or uid>`"
-            out.append(self.finding("SB405", Severity.WARNING, users[-1].line, msg, hint))
+            out.append(self.finding(SB405, users[-1].line, msg, hint))
         elif user is None and base and "nonroot" not in base:
             # NOTE: an unresolvable base (see SB401) may well set a user; say nothing then.
             msg = f"{label} sets no USER: it runs as root unless {base} sets one"
             hint = "create a user and end the stage with `USER <name or uid>`"
-            out.append(self.finding("SB405", Severity.WARNING, final.line, msg, hint))
+            out.append(self.finding(SB405, final.line, msg, hint))
         checks = [ins for ins in instructions if ins.keyword == "HEALTHCHECK"]
         if use.healthcheck and (not checks or checks[-1].value.strip().upper() == "NONE"):
             msg = f"{use.origin} asks for a HEALTHCHECK, and {label} has none"
             hint = "add `HEALTHCHECK CMD ...` to the final stage"
-            out.append(self.finding("SB406", Severity.ERROR, final.line, msg, hint))
+            out.append(self.finding(SB406, final.line, msg, hint))
         for line, names in buildtools.build_tools([i for i in instructions if i.keyword == "RUN"]):
             msg = f"{label} installs build tools ({', '.join(names)}); they ship in the image"
             hint = "compile in a builder stage and copy the result, or purge them in the same RUN"
-            out.append(self.finding("SB407", Severity.WARNING, line, msg, hint))
+            out.append(self.finding(SB407, line, msg, hint))
         return out
 
     # SB410 ------------------------------------------------------------------------------
@@ -335,7 +460,7 @@ class _Audit:
                         continue  # an empty placeholder filled at run time holds nothing
                     if not env and not any(i.keyword == "RUN" for i in later):
                         continue  # no RUN records it in the history
-                    out.append(self.finding("SB410", Severity.WARNING, ins.line, *_kept(name, env)))
+                    out.append(self.finding(SB410, ins.line, *_kept(name, env)))
         return out
 
 

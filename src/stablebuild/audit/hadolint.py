@@ -28,7 +28,45 @@ from stablebuild.audit import dockerfile
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.project import Project
+from stablebuild.audit.rule import Rule
 from stablebuild.audit.sources import read_text
+
+SB700 = Rule(
+    "SB700",
+    "Hadolint",
+    Severity.WARNING,
+    "hadolint finding (rule id SB700:<hadolint code>)",
+    "Each hadolint result is a finding with rule id `SB700:<code>` (for example `SB700:DL3008`, "
+    "`SB700:SC2086`), so `SB7` filters them all and the code links to hadolint's or "
+    "ShellCheck's wiki. The gate is about builds that break and hadolint rates style, so a "
+    "hadolint finding is at most a **warning** by default; its own level stays at the end of the "
+    "message (`[hadolint: error]`). The manifest's `audit.hadolint_severity` sets the most "
+    "severe level one can have: `error` keeps hadolint's levels (error→error, warning→warning, "
+    "info/style→info), `warning` (the default) caps them there, `info` makes hadolint purely "
+    "informative. A `.hadolint.yaml` at the root (its `override:` levels) still applies before "
+    "the cap. DL3022 and DL3002 are dropped: SB404 and SB405 report the same with context. "
+    "DL1000 (hadolint cannot parse the file: heredocs and other BuildKit syntax it does not "
+    "read) is not a finding of its own; see SB702.",
+    "follow the hadolint or ShellCheck wiki page of the code, or ignore the code in .hadolint.yaml",
+)
+SB701 = Rule(
+    "SB701",
+    "HadolintMissing",
+    Severity.INFO,
+    "hadolint not installed; lint skipped",
+    "hadolint is not installed, so generic Dockerfile lint was skipped.",
+    "pip install 'stablebuild[hadolint]', or pass --no-hadolint",
+)
+SB702 = Rule(
+    "SB702",
+    "HadolintFailed",
+    Severity.WARNING,
+    "hadolint failed on a file, or could not parse some (info)",
+    "hadolint failed on one file (a crash, a timeout after 30 s, unreadable output); the rest "
+    "of the audit is unaffected. **info**: one note listing the Dockerfiles hadolint could not "
+    "parse (its DL1000) and so did not lint; syntax Docker itself rejects is SB400's.",
+    "run hadolint on the file by hand to see why",
+)
 
 TIMEOUT_S = 30.0
 DUPLICATES = frozenset({"DL3022", "DL3002"})
@@ -60,13 +98,8 @@ def start(project: Project, options: AuditOptions) -> Callable[[], list[Finding]
         return list
     binary = find_binary()
     if binary is None:
-        skipped = Finding(
-            "SB701",
-            Severity.INFO,
-            "",
-            None,
-            "hadolint is not installed: generic Dockerfile lint was skipped",
-            "pip install 'stablebuild[hadolint]', or pass --no-hadolint",
+        skipped = SB701.finding(
+            "", None, "hadolint is not installed: generic Dockerfile lint was skipped"
         )
         return lambda: [skipped]
     jobs = [
@@ -93,7 +126,7 @@ def start(project: Project, options: AuditOptions) -> Callable[[], list[Finding]
                 findings.append(_failed(file, f"{type(exc).__name__}: {exc}"))
                 continue
             for finding in found:
-                if finding.rule == f"SB700:{UNPARSED}":
+                if finding.rule == f"{SB700.id}:{UNPARSED}":
                     unparsed.append(finding.file)
                 else:
                     findings.append(_capped(finding, cap))
@@ -144,7 +177,7 @@ def to_finding(file: str, item: dict[str, object]) -> Finding | None:
         else (f"https://www.shellcheck.net/wiki/{code}" if code.startswith("SC") else "")
     )
     return Finding(
-        f"SB700:{code}",
+        f"{SB700.id}:{code}",
         level,
         file,
         line if isinstance(line, int) and line > 0 else None,
@@ -155,32 +188,26 @@ def to_finding(file: str, item: dict[str, object]) -> Finding | None:
 
 def _capped(finding: Finding, cap: Severity) -> Finding:
     """The finding at no more than `cap` (the manifest's `audit.hadolint_severity`)."""
-    if finding.rule.startswith("SB700:") and finding.severity.rank > cap.rank:
+    if finding.rule.startswith(f"{SB700.id}:") and finding.severity.rank > cap.rank:
         return replace(finding, severity=cap)
     return finding
 
 
 def _not_linted(files: list[str]) -> Finding:
     shown = ", ".join(files[:10]) + (f" and {len(files) - 10} more" if len(files) > 10 else "")
-    return Finding(
-        "SB702",
-        Severity.INFO,
+    return SB702.finding(
         "",
         None,
         f"hadolint could not parse {len(files)} Dockerfile(s), so they were not linted: {shown} "
         "(hadolint does not read heredocs and some other BuildKit syntax; Docker may well)",
         "SB400 reports syntax Docker itself rejects; nothing to do unless it shows one",
+        Severity.INFO,
     )
 
 
 def _failed(file: str, why: str) -> Finding:
-    return Finding(
-        "SB702",
-        Severity.WARNING,
-        file,
-        None,
-        f"hadolint failed on this file ({why}); its lint is missing from this report",
-        "run hadolint on the file by hand to see why",
+    return SB702.finding(
+        file, None, f"hadolint failed on this file ({why}); its lint is missing from this report"
     )
 
 

@@ -1,5 +1,13 @@
 """A small client for a package index's simple API (PEP 691 JSON, PEP 503 HTML), with a disk cache.
 
+JSON is asked for first and HTML accepted (devpi, Artifactory, a folder behind a web server);
+an answer without a telling Content-Type is read by its first byte. Credentials come from the
+URL's userinfo (`https://user:token@host/simple`, what PIP_INDEX_URL holds) or, without one,
+from `~/.netrc` (`$NETRC`) for the host, as pip does; they are sent as HTTP basic auth and never
+leave this module: every message, cache folder and cache file names the index without them.
+An index that refuses (401, 403), fails (5xx) or cannot be reached is `down` after its first
+answer: the rest of its projects are not asked, and the audit says so once.
+
 One JSON file per project under `<cache_dir>/index/<index>/`, reused while fresh (24 h); offline
 uses only the cache. Network failures become answers with a `problem`, never exceptions, and the
 first unreachable answer stops further attempts so a dead network costs one timeout, not one per
@@ -14,7 +22,10 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import http.client
 import json
+import netrc
+import os
 import re
 import ssl
 import threading
@@ -32,7 +43,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from stablebuild import atomic
+from stablebuild import atomic, textfile, urls
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.releases import DistFile, Releases
 
@@ -129,8 +140,9 @@ class SimpleIndex:
         max_age: float = FRESH_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.url = url.rstrip("/")
-        self.display = _without_credentials(self.url)  # NOTE: messages and paths never hold them
+        # NOTE: messages, cache paths and cache files only ever see the URL without them
+        self.url, self._credentials = urls.split(url.rstrip("/"))
+        self.display = self.url
         self.cache_dir = cache_dir / "index" / _slug(self.display)
         self.timeout = timeout
         self.offline = offline
@@ -139,6 +151,12 @@ class SimpleIndex:
         self._fetch = fetch or self._fetch_http
         self._down: str | None = None
         self._lock = threading.Lock()
+
+    @property
+    def down(self) -> str | None:
+        """Why the index stopped being asked (unreachable, refused, failing); None if it was
+        not."""
+        return self._down
 
     @classmethod
     def from_options(cls, options: AuditOptions, fetch: Fetch | None = None) -> SimpleIndex:
@@ -226,40 +244,85 @@ class SimpleIndex:
         return IndexAnswer(name, page, index=self.display)
 
     def _fetch_http(self, name: str) -> ProjectPage:
-        url = f"{self.url}/{name}/"
-        headers = {"Accept": ACCEPT, "User-Agent": "stablebuild-audit"}
-        parts = urllib.parse.urlsplit(url)
-        if parts.username is not None:  # urllib does not send a URL's user:password by itself
-            user = urllib.parse.unquote(parts.username)
-            secret = urllib.parse.unquote(parts.password or "")
-            token = base64.b64encode(f"{user}:{secret}".encode()).decode("ascii")
-            headers["Authorization"] = f"Basic {token}"
-            url = _without_credentials(url)
-        request = urllib.request.Request(url, headers=headers)
-        context = ssl.create_default_context()  # honours SSL_CERT_FILE / the host CA bundle
+        got = self._read_folder(name) if self.url.startswith("file:") else self._get(name)
+        if got is None:
+            return ProjectPage(name, (), found=False, fetched_at=self._clock())
+        kind, body = got
+        if len(body) > MAX_PAGE_BYTES:
+            raise IndexUnavailable(f"{self.display} sent a page over 64 MiB for {name}")
+        start = body.lstrip()[:1]
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as reply:
-                kind = reply.headers.get("Content-Type", "")
-                body = reply.read()
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return ProjectPage(name, (), found=False, fetched_at=self._clock())
-            raise IndexUnavailable(f"{self.display} answered HTTP {exc.code} for {name}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise IndexUnavailable(
-                f"{self.display} unreachable: {reason}", unreachable=True
-            ) from exc
-        try:
-            if "json" in kind:
+            if "json" in kind or (not kind.startswith("text/") and start == b"{"):
                 return parse_page(name, json.loads(body), self._clock())
-            if "html" in kind:
+            if "html" in kind or start == b"<":
                 return parse_html_page(name, body.decode("utf-8", "replace"), self._clock())
-        except (ValueError, KeyError, TypeError) as exc:
-            raise IndexUnavailable(f"{self.display} sent a malformed answer for {name}") from exc
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise IndexUnavailable(f"{self.display} sent a malformed answer for {name}") from None
         raise IndexUnavailable(
             f"{self.display} did not answer with a simple-API page (Content-Type {kind or 'none'})"
         )
+
+    def _get(self, name: str) -> tuple[str, bytes] | None:
+        """(Content-Type, body) of the project's page; None when the index has no such
+        project (404)."""
+        headers = {"Accept": ACCEPT, "User-Agent": "stablebuild-audit"}
+        auth = self._authorization()
+        if auth is not None:  # NOTE: urllib never sends a URL's user:password by itself
+            headers["Authorization"] = auth
+        request = urllib.request.Request(f"{self.url}/{name}/", headers=headers)
+        context = ssl.create_default_context()  # honours SSL_CERT_FILE / the host CA bundle
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as reply:
+                return reply.headers.get("Content-Type", ""), reply.read(MAX_PAGE_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            refusal = self._refusal(exc.code, auth is not None)
+            raise IndexUnavailable(refusal, unreachable=True) from None
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # NOTE: ValueError and InvalidURL: a URL http.client cannot use; their text may
+            # quote the URL, so only the exception's kind is said
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise IndexUnavailable(
+                f"{self.display} unreachable: {urls.masked(str(reason))}", unreachable=True
+            ) from None
+
+    def _read_folder(self, name: str) -> tuple[str, bytes] | None:
+        """A `file://` index, as pip reads one: a folder per project holding index.html."""
+        base = Path(urllib.request.url2pathname(urllib.parse.urlsplit(self.url).path))
+        if not base.is_dir():
+            raise IndexUnavailable(f"{self.display} is not a folder", unreachable=True)
+        folder = base / name
+        data = textfile.read_bytes(
+            folder / "index.html" if folder.is_dir() else folder, limit=MAX_PAGE_BYTES + 1
+        )
+        if isinstance(data, textfile.Unreadable):
+            if data.why is textfile.Why.MISSING:
+                return None
+            raise IndexUnavailable(f"{self.display}: {name}: {data.reason}")
+        return "", data
+
+    def _authorization(self) -> str | None:
+        """HTTP basic auth from the URL's credentials, else from ~/.netrc for the host."""
+        creds = self._credentials
+        if creds is not None:
+            user, password = creds.user, creds.password
+        else:
+            found = netrc_login(urllib.parse.urlsplit(self.url).hostname or "")
+            if found is None:
+                return None
+            user, password = found
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+    def _refusal(self, code: int, sent: bool) -> str:
+        if code in (401, 403):
+            what = "refused the credentials" if sent else "wants credentials"
+            return (
+                f"{self.display} {what} (HTTP {code}): give them in the index URL "
+                "(PIP_INDEX_URL, STABLEBUILD_INDEX_URL) or in ~/.netrc"
+            )
+        return f"{self.display} answered HTTP {code}"
 
 
 def parse_page(name: str, data: dict[str, Any], fetched_at: float = 0.0) -> ProjectPage:
@@ -328,13 +391,20 @@ def _remember(path: Path, mtime_ns: int, size: int, page: ProjectPage) -> None:
         _MEMO[path] = (mtime_ns, size, page)
 
 
-def _without_credentials(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+def netrc_login(host: str) -> tuple[str, str] | None:
+    """(login, password) for `host` in `$NETRC` or ~/.netrc; None without one (an unreadable
+    or malformed file counts as none, as for pip)."""
+    if not host:
+        return None
+    path = os.environ.get("NETRC") or str(Path.home() / ".netrc")
+    try:
+        entry = netrc.netrc(path).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    if entry is None:
+        return None
+    login, _account, password = entry
+    return (login or "", password or "")
 
 
 def _slug(url: str) -> str:
@@ -349,6 +419,7 @@ __all__ = [
     "ProjectPage",
     "Releases",
     "SimpleIndex",
+    "netrc_login",
     "parse_html_page",
     "parse_page",
 ]

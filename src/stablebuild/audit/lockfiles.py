@@ -26,11 +26,24 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from stablebuild.audit.finding import Finding, Severity
+from stablebuild.audit.finding import Severity
 from stablebuild.audit.project import Project
 from stablebuild.audit.releases import DistFile
 from stablebuild.audit.requirements import Pin, RequirementsFile
+from stablebuild.audit.rule import Rule
 from stablebuild.audit.sources import per_project, read_text
+
+SB208 = Rule(
+    "SB208",
+    "LockfileUnreadable",
+    Severity.WARNING,
+    "Lockfile does not parse (or cannot be read here): its pins are not checked",
+    "A lockfile (`uv.lock`, `poetry.lock`, `pdm.lock`, `Pipfile.lock`) that does not parse (a "
+    "TOML or JSON error, with its line) or is not shaped like its tool's lock: its pins are not "
+    "checked for drift, wheels or vulnerabilities. **info** on Python 3.10 without `tomli`, "
+    "where a TOML lock cannot be read at all.",
+    "regenerate it with the tool that wrote it (uv lock, poetry lock, pdm lock, pipenv lock)",
+)
 
 LOCKFILE_NAMES = ("uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock")
 MAX_ALTERNATIVES = 8  # markers with more alternatives count as "everywhere" (judged, not skipped)
@@ -121,13 +134,10 @@ def _broken(
     path: str,
     line: int | None,
     why: str,
-    hint: str = "regenerate it with the tool that wrote it "
-    "(uv lock, poetry lock, pdm lock, pipenv lock)",
-    severity: Severity = Severity.WARNING,
+    hint: str | None = None,
+    severity: Severity | None = None,
 ) -> LockFile:
-    finding = Finding(
-        "SB208", severity, path, line, f"{path} {why}: its pins are not checked", hint
-    )
+    finding = SB208.finding(path, line, f"{path} {why}: its pins are not checked", hint, severity)
     return LockFile(RequirementsFile(path, findings=(finding,)))
 
 

@@ -9,7 +9,7 @@ package indexes pip asks for each file's pins.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,59 @@ from stablebuild.audit.project import Project
 from stablebuild.audit.releases import DistFile
 from stablebuild.audit.requirements import Pin, RequirementsFile, RequirementsReader
 from stablebuild.audit.requirements import project_reader as _reader
+from stablebuild.audit.rule import Rule
 from stablebuild.audit.sources import per_project
+
+SB201 = Rule(
+    "SB201",
+    "RequirementNotPinned",
+    Severity.WARNING,
+    "Requirement not pinned exactly where exact pins are demanded",
+    "A range or a bare name in a pin file, or in a file it includes (`httpx>=0.27` in "
+    "`requirements-stable.txt`): the image installs whatever is newest on build day. An "
+    "**error** when the manifest demands exact pins.",
+    "pin the version that was tested: `httpx==0.27.0` (pip freeze or pip-compile gives it)",
+)
+SB202 = Rule(
+    "SB202",
+    "PinDrift",
+    Severity.WARNING,
+    "Same package pinned to different versions in two files",
+    "The same package is pinned to different versions in two files not installed together "
+    "(`psycopg2-binary==2.9.9` in `requirements.txt`, `==2.9.10` in `requirements-stable.txt`); "
+    "a lockfile counts, but two versions inside one lock are forks per Python or platform, not "
+    "drift.",
+    "pin one version everywhere, or generate the looser file from the pins",
+)
+SB203 = Rule(
+    "SB203",
+    "ConflictingPins",
+    Severity.ERROR,
+    "Conflicting pins inside one install closure",
+    "Conflicting exact pins in files installed together: a file and its `-r`/`-c` includes "
+    "(`-r base.txt` pins `anyio==4.3.0`, the file pins `anyio==4.4.0`). pip stops with "
+    "ResolutionImpossible.",
+    "keep one version for the package in the files installed together",
+)
+SB204 = Rule(
+    "SB204",
+    "DuplicateRequirement",
+    Severity.WARNING,
+    "Duplicate entry in a requirements file",
+    "The same requirement twice in one file (`redis==5.0.1` on two lines).",
+    "delete one of the two entries",
+)
+SB205 = Rule(
+    "SB205",
+    "PinsFileNotInstalled",
+    Severity.WARNING,
+    "Pins file that no Dockerfile installs",
+    "A pin file no Dockerfile installs (by `-r`, `-c`, `COPY` or a bind mount) while another "
+    "requirements file is installed: `requirements-stable.txt` holds the pins, the Dockerfile "
+    "runs `pip install -r requirements.txt`, so the tested versions never reach the image.",
+    "install the pins (`pip install -r requirements-stable.txt`), or add "
+    "`-c requirements-stable.txt` to the file that is installed",
+)
 
 PIN_WORDS = ("stable", "lock", "pinned")
 
@@ -44,10 +96,46 @@ class Indexes:
         return Indexes(self.index_url or other.index_url, extra)
 
 
+class Closures(Mapping[str, tuple[str, ...]]):
+    """File -> itself and everything it includes.
+
+    Iterating gives only the closures walked from the top (files nothing walked before
+    includes, and those installed or named): every other closure is inside one of them. An
+    included file's own closure is walked when asked for: walking each of a chain of n
+    includes up front would take n * n steps.
+    """
+
+    def __init__(self, reader: RequirementsReader) -> None:
+        self._reader = reader
+        self._walked: dict[str, tuple[str, ...]] = {}
+        self._asked: dict[str, tuple[str, ...]] = {}
+
+    def walked(self, root: str, members: tuple[str, ...]) -> None:
+        self._walked[root] = members
+
+    def set(self, path: str, members: tuple[str, ...]) -> None:
+        self._walked[path] = members
+
+    def __getitem__(self, path: str) -> tuple[str, ...]:
+        if path in self._walked:
+            return self._walked[path]
+        if path not in self._asked:
+            if not self._reader.known(path):
+                raise KeyError(path)
+            self._asked[path] = tuple(m.path for m in self._reader.closure(path)[0])
+        return self._asked[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._walked)
+
+    def __len__(self) -> int:
+        return len(self._walked)
+
+
 @dataclass(frozen=True)
 class Inventory:
     files: dict[str, RequirementsFile]  # every parsed file, includes too
-    closures: dict[str, tuple[str, ...]]  # file -> itself and everything it includes
+    closures: Mapping[str, tuple[str, ...]]  # file -> itself and everything it includes
     installs: tuple[Install, ...]
     pin_files: tuple[str, ...]  # files that must hold exact pins
     exact_demanded: bool  # the manifest asks for exact pins (errors, not warnings)
@@ -110,25 +198,25 @@ def _build(project: Project) -> Inventory:
     roots |= {i.target for i in installs if i.how not in ("COPY", "mount")} | set(named)
     roots -= locks
     files: dict[str, RequirementsFile] = {}
-    closures: dict[str, tuple[str, ...]] = {}
+    closures = Closures(reader)
     problems: dict[tuple[str, int | None, str], Finding] = {}
+    asked = {i.target for i in installs} | set(named)
     for root in sorted(roots):
+        if root in files and root not in asked:
+            continue  # included by a file walked before: that walk holds its whole closure
         members, include_problems = reader.closure(root)
-        closures[root] = tuple(m.path for m in members)
+        closures.walked(root, tuple(m.path for m in members))
         for member in members:
             files[member.path] = member
             for f in (*member.findings, *include_problems):
                 problems.setdefault((f.file, f.line, f.message), f)
-    for path in list(files):  # included files get their own closure too
-        if path not in closures:
-            closures[path] = tuple(m.path for m in reader.closure(path)[0])
     recorded: dict[tuple[str, int], tuple[DistFile, ...]] = {}
     dev_only: set[tuple[str, int]] = set()
     pin_indexes: dict[tuple[str, int], str] = {}
     for lock_path in sorted(locks):
         lock = lockfiles.read(project, Path(lock_path))
         files[lock_path] = lock.requirements
-        closures[lock_path] = (lock_path,)
+        closures.set(lock_path, (lock_path,))
         for f in lock.requirements.findings:
             problems.setdefault((f.file, f.line, f.message), f)
         recorded.update(lock.recorded)
@@ -199,14 +287,13 @@ def _unpinned(inv: Inventory) -> list[Finding]:
                     continue
                 why = "has no version" if not str(pin.specifier) else "is a range"
                 findings.append(
-                    Finding(
-                        "SB201",
-                        severity,
+                    SB201.finding(
                         pin.file,
                         pin.line,
                         f"{pin.raw} {why}; {pin_file} must pin every package exactly",
                         f"pin the version that was tested: {pin.name}==<version> "
                         "(pip freeze or pip-compile gives it)",
+                        severity,
                     )
                 )
     return findings
@@ -226,13 +313,10 @@ def _conflicts_and_duplicates(inv: Inventory) -> list[Finding]:
             earlier = first.setdefault(_key(pin), pin)
             if earlier is not pin and str(earlier.specifier) == str(pin.specifier):
                 findings.append(
-                    Finding(
-                        "SB204",
-                        Severity.WARNING,
+                    SB204.finding(
                         pin.file,
                         pin.line,
                         f"{pin.name} is listed twice in {pin.file} (first at line {earlier.line})",
-                        "delete one of the two entries",
                     )
                 )
     conflicted: set[tuple[str, int]] = set()
@@ -250,15 +334,12 @@ def _conflicts_and_duplicates(inv: Inventory) -> list[Finding]:
                 ):
                     conflicted.add((pin.file, pin.line))
                     findings.append(
-                        Finding(
-                            "SB203",
-                            Severity.ERROR,
+                        SB203.finding(
                             pin.file,
                             pin.line,
                             f"{pin.name}=={pin.exact_version} conflicts with "
                             f"{pin.name}=={earlier.exact_version} at {earlier.file}:{earlier.line}"
                             ", installed together: pip stops with ResolutionImpossible",
-                            "keep one version for the package in the files installed together",
                         )
                     )
     by_name: dict[tuple[str, str | None], dict[str, Pin]] = defaultdict(dict)
@@ -277,14 +358,11 @@ def _conflicts_and_duplicates(inv: Inventory) -> list[Finding]:
             if pin.file == reference.file and pin.file in inv.lockfiles:
                 continue  # one lock, two versions: a fork per Python or platform
             findings.append(
-                Finding(
-                    "SB202",
-                    Severity.WARNING,
+                SB202.finding(
                     pin.file,
                     pin.line,
                     f"{pin.name} is pinned to {pin.exact_version} here but to "
                     f"{reference.exact_version} in {reference.file}:{reference.line}",
-                    "pin one version everywhere, or generate the looser file from the pins",
                 )
             )
     return findings
@@ -306,9 +384,7 @@ def _not_installed(inv: Inventory) -> list[Finding]:
         if other is None:
             continue
         findings.append(
-            Finding(
-                "SB205",
-                Severity.WARNING,
+            SB205.finding(
                 pin_file,
                 None,
                 f"{pin_file} holds the pins, but no Dockerfile installs it: "

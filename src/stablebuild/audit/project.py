@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stablebuild.audit.finding import Finding, Severity
+from stablebuild.audit.rule import Rule
 from stablebuild.manifest.model import Manifest
 from stablebuild.textfile import MAX_BYTES, Unreadable, Why, read_text, resolve
 
@@ -31,18 +32,48 @@ SKIP_DIRS = {
     "build",
     "dist",
     ".eggs",
+    ".stablebuild",  # the build history stablebuild itself keeps
 }
 MANIFEST_NAMES = ("stablebuild.yml", "stablebuild.yaml")
 
 
-# Which finding a file that cannot be read gives; anything not listed is SB001.
-UNREADABLE_RULES = {Why.OUTSIDE: "SB002", Why.SPECIAL: "SB003"}
-_HINTS = {
-    "SB001": "fix the file's permissions or content, or exclude it in audit.exclude",
-    "SB002": "the audit reads nothing outside the audited folder: put the file itself in the "
+SB001 = Rule(
+    "SB001",
+    "UnreadableFile",
+    Severity.WARNING,
+    "A file could not be read (permissions, binary, too large)",
+    "A file could not be read: permissions, a binary file where text was expected, or larger "
+    "than 5 MiB (the size is checked before reading, and the read itself stops there). Nothing "
+    "in it was checked.",
+    "fix the file's permissions or content, or exclude it in audit.exclude",
+)
+SB002 = Rule(
+    "SB002",
+    "PathLeadsOutside",
+    Severity.WARNING,
+    "A symlink or include leads outside the audited folder; not read",
+    "A path leads outside the audited folder, so it is not read: a file symlinked to "
+    "`/etc/shadow`, `/dev/zero` or `../../secrets.txt`, a requirements file symlinked out of the "
+    "repository, or a symlinked folder leading out (not followed). The message names where the "
+    "path leads; the file's content never reaches a report: an audit of a pull request must not "
+    "copy host files into CI logs or code-scanning alerts. (`-r`/`-c` includes that name a path "
+    "outside are SB206.)",
+    "the audit reads nothing outside the audited folder: put the file itself in the "
     "repository, or exclude the path in audit.exclude",
-    "SB003": "replace it by a regular file, or exclude the path in audit.exclude",
-}
+)
+SB003 = Rule(
+    "SB003",
+    "SpecialFile",
+    Severity.WARNING,
+    "A FIFO, device or socket where a file was expected; not read",
+    "A FIFO, a device, a socket or a folder stands where a file was expected (a `Dockerfile` "
+    "that is a named pipe, a device node in the repository). It is never opened, so it cannot "
+    "block or fill memory. (A symlink to `/dev/zero` leads outside the folder: SB002.)",
+    "replace it by a regular file, or exclude the path in audit.exclude",
+)
+
+# Which finding a file that cannot be read gives; anything not listed is SB001.
+UNREADABLE_RULES = {Why.OUTSIDE: SB002, Why.SPECIAL: SB003}
 
 
 @dataclass
@@ -78,7 +109,7 @@ class Project:
                     where = resolve(here / d, root)
                     if isinstance(where, Unreadable) and where.why is Why.OUTSIDE:
                         message = where.reason.replace("; not read", "; not followed")
-                        problems.append(_finding("SB002", rel_dir / d, message))
+                        problems.append(_finding(SB002, rel_dir / d, message))
                     continue
                 if any(os.path.isfile(here / d / m) for m in MANIFEST_NAMES):
                     continue  # another stack: audit it on its own
@@ -107,7 +138,7 @@ class Project:
         if rel not in self._texts:
             value = read_text(self.root / rel, root=self.root, limit=MAX_BYTES)
             if isinstance(value, Unreadable):
-                rule = UNREADABLE_RULES.get(value.why, "SB001")
+                rule = UNREADABLE_RULES.get(value.why, SB001)
                 self.read_problems.append(_finding(rule, rel, value.reason, value.line))
             self._texts[rel] = value
         return self._texts[rel]
@@ -128,9 +159,14 @@ class Project:
             return None
         return value
 
+    def read_files(self) -> list[Path]:
+        """The files some rule read as text (`read`/`text`), in reading order: where inline
+        suppressions (`stablebuild.audit.suppress`) can be."""
+        return [rel for rel, value in self._texts.items() if not isinstance(value, Unreadable)]
 
-def _finding(rule: str, rel: Path, message: str, line: int | None = None) -> Finding:
-    return Finding(rule, Severity.WARNING, rel.as_posix(), line, message, _HINTS[rule])
+
+def _finding(rule: Rule, rel: Path, message: str, line: int | None = None) -> Finding:
+    return rule.finding(rel.as_posix(), line, message)
 
 
 def _excluded(rel: str, patterns: tuple[str, ...]) -> bool:

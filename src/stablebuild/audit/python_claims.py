@@ -26,8 +26,38 @@ from stablebuild import shellwords
 from stablebuild.audit import image_python, yamlnode
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.project import Project
+from stablebuild.audit.rule import Rule
 from stablebuild.audit.sources import read_text
 from stablebuild.stages import ParsedDockerfile, parse, parse_assignments, substitute
+
+SB104 = Rule(
+    "SB104",
+    "PythonVersionUndetermined",
+    Severity.WARNING,
+    "Python version cannot be determined (floating tag or variable)",
+    "A Python version that cannot be determined and floats, so it can change under you: "
+    "`FROM python:latest`, `FROM python:3-slim`, a `.python-version` that says `system`.",
+    "name an exact version such as 3.12.7 (or at least 3.12)",
+)
+SB105 = Rule(
+    "SB105",
+    "PyprojectUnparsable",
+    Severity.WARNING,
+    "pyproject.toml (or a version source) does not parse",
+    "`pyproject.toml` does not parse (the finding has the TOML parser's line), or its "
+    '`requires-python` is not a valid specifier (`requires-python = "3.12+"`): pip cannot '
+    "build the project either.",
+    "fix the TOML syntax; write requires-python as PEP 440 specifiers, e.g. '>=3.12,<3.14'",
+)
+SB106 = Rule(
+    "SB106",
+    "RequiresPythonUnchecked",
+    Severity.INFO,
+    "requires-python not checked (no TOML parser)",
+    "`requires-python` was not checked: stablebuild runs on Python 3.10 without `tomli`, so it "
+    "has no TOML parser.",
+    "pip install tomli, or run stablebuild on Python 3.11+",
+)
 
 WORKFLOW_GLOBS = (".github/workflows/*.yml", ".github/workflows/*.yaml", ".gitlab-ci.yml")
 VERSION_KEYS = {"python-version", "python_version", "PYTHON_VERSION", "PY_VERSION"}
@@ -108,13 +138,10 @@ def folder_of(rel: Path) -> str:
 
 
 def _floating(file: str, line: int | None, what: str) -> Finding:
-    return Finding(
-        "SB104",
-        Severity.WARNING,
+    return SB104.finding(
         file,
         line,
         f"{what}: the Python version cannot be determined, so it can change under you",
-        "name an exact version such as 3.12.7 (or at least 3.12)",
     )
 
 
@@ -366,13 +393,10 @@ def requires_python(
     toml = _toml()
     if toml is None:
         findings.append(
-            Finding(
-                "SB106",
-                Severity.INFO,
+            SB106.finding(
                 file,
                 None,
                 "requires-python not checked: no TOML parser on this Python (3.10 without tomli)",
-                "pip install tomli, or run stablebuild on Python 3.11+",
             )
         )
         return
@@ -381,9 +405,7 @@ def requires_python(
     except Exception as exc:  # tomllib.TOMLDecodeError; the module is loaded dynamically
         match = re.search(r"line (\d+)", str(exc))
         findings.append(
-            Finding(
-                "SB105",
-                Severity.WARNING,
+            SB105.finding(
                 file,
                 int(match.group(1)) if match else None,
                 f"pyproject.toml does not parse: {exc}",
@@ -401,9 +423,7 @@ def requires_python(
         yield RequiresPython(file, line, raw, SpecifierSet(raw))
     except InvalidSpecifier:
         findings.append(
-            Finding(
-                "SB105",
-                Severity.WARNING,
+            SB105.finding(
                 file,
                 line,
                 f"requires-python {raw!r} is not a valid version specifier",

@@ -38,6 +38,7 @@ from stablebuild.audit.python_claims import (
     requires_python,
     runtime_txt,
 )
+from stablebuild.audit.rule import Rule
 from stablebuild.audit.sources import (
     BOM,
     DOCKERFILE_GLOBS,
@@ -45,6 +46,55 @@ from stablebuild.audit.sources import (
     dockerfiles,
     per_project,
     read_text,
+)
+
+SB101 = Rule(
+    "SB101",
+    "PythonMinorMismatch",
+    Severity.ERROR,
+    "Python version differs (minor) from its owning project's version",
+    "A place (a Dockerfile's ARG default or FROM, a compose service, a CI job) names another "
+    "minor version than its owning project's reference, or one its `requires-python` excludes; "
+    "or a CI matrix none of whose entries is the reference. For example `.python-version` says "
+    "3.12.7 and the Dockerfile `ARG PYTHON_VERSION=3.13.5`: wheels, pins and tests were chosen "
+    "for another minor version. A **warning** when the place's version is only a distribution's "
+    "`python3` (Debian 12 ships 3.11).",
+    "use the reference's minor version here, or move the reference and re-check every pin for "
+    "wheels on the new version",
+)
+SB102 = Rule(
+    "SB102",
+    "PythonPatchMismatch",
+    Severity.INFO,
+    "Python version differs at patch level from the reference version",
+    "Same minor version, different patch (`FROM python:3.12.4-slim` against 3.12.7), or a "
+    "floating `3.12` where the manifest wants an exact patch. A **warning** with the manifest's "
+    "`python_match: patch`.",
+    "write the reference's exact version to build exactly what was tested",
+)
+SB103 = Rule(
+    "SB103",
+    "RequiresPythonExcludesReference",
+    Severity.ERROR,
+    "requires-python excludes the reference Python",
+    "`requires-python` in `pyproject.toml` excludes the reference Python (`requires-python = "
+    '">=3.13"` with 3.12.7): pip refuses to install the project there. It is compared with the '
+    "nearest version reference at or above its folder, except that a project whose own images "
+    "run a Python it admits is judged by those.",
+    "widen requires-python to include the reference's minor version",
+)
+SB107 = Rule(
+    "SB107",
+    "ImagePythonUnknown",
+    Severity.INFO,
+    "Image runs Python on a non-python: base that does not say which",
+    "A Dockerfile runs Python (pip, python, uv, poetry, gunicorn... in `RUN`, `CMD` or "
+    "`ENTRYPOINT`) on a base that is not the official `python:` image, and says nowhere which "
+    "Python (`FROM registry.example.com/base:2` + `RUN pip install -r requirements.txt`): its "
+    "version, wheel and pin checks were not done. Said once per Dockerfile, and not at all when "
+    "the manifest's `python`, `audit.python_versions` or `--python` tells it.",
+    "tell stablebuild: `python: 3.12` or `audit.python_versions: [3.12]` in stablebuild.yml, or "
+    "install a versioned package (python3.12)",
 )
 
 COMPOSE_GLOBS = compose.COMPOSE_PATTERNS
@@ -139,9 +189,7 @@ def run(project: Project, options: AuditOptions) -> list[Finding]:
         if ref.folder != folder and folder in with_images:
             continue  # its own images run a Python it admits (SB101 says otherwise); not drift
         findings.append(
-            Finding(
-                "SB103",
-                Severity.ERROR,
+            SB103.finding(
                 req.file,
                 req.line,
                 f"requires-python {req.raw!r} excludes the reference Python {ref.raw} "
@@ -180,14 +228,13 @@ def _judge(claim: VersionClaim, owner: OwningProject, strict: bool) -> list[Find
     else:
         return []
     return [
-        Finding(
-            "SB102",
-            Severity.WARNING if strict else Severity.INFO,
+        SB102.finding(
             claim.file,
             claim.line,
             f"{claim.source} names Python {claim.raw}, the reference is {ref.raw} "
             f"({ref.where}): {what}",
             f"write {ref.version} here to build exactly what was tested",
+            Severity.WARNING if strict else Severity.INFO,
         )
     ]
 
@@ -208,27 +255,22 @@ def _mismatch(claim: VersionClaim, owner: OwningProject, values: str) -> Finding
         where = f"{req.file}:{req.line}" if req.line else req.file
         against = f"requires-python{whose} is {req.raw!r} ({where})"
         hint = "use a Python that requires-python admits, or widen requires-python"
-    return Finding(
-        "SB101",
-        Severity.WARNING if claim.inferred else Severity.ERROR,
+    return SB101.finding(
         claim.file,
         claim.line,
         f"{names} names Python {values}, but {against}: wheels, pins and tests were chosen for "
         "another minor version",
         hint,
+        Severity.WARNING if claim.inferred else Severity.ERROR,
     )
 
 
 def _unknown(item: UnknownPython) -> Finding:
-    return Finding(
-        "SB107",
-        Severity.INFO,
+    return SB107.finding(
         item.file,
         item.line,
         f"this image runs Python on {item.base}, which is not a python: image, and nothing in "
         "the Dockerfile says which Python: its version, wheel and pin checks were not done",
-        "tell stablebuild: `python: 3.12` or `audit.python_versions: [3.12]` in stablebuild.yml, "
-        "or install a versioned package (python3.12)",
     )
 
 

@@ -22,7 +22,35 @@ from packaging.utils import canonicalize_name
 from stablebuild import shellwords
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.project import Project
+from stablebuild.audit.rule import Rule
 from stablebuild.textfile import Unreadable, Why
+
+SB200 = Rule(
+    "SB200",
+    "MalformedRequirement",
+    Severity.ERROR,
+    "Malformed or unknown line in a requirements file",
+    "A line pip cannot parse (`this is not a requirement`). A **warning** for an unknown pip "
+    "option, which pip may reject.",
+    "write the requirement as PEP 508 (`name[extras]==version ; marker`)",
+)
+SB206 = Rule(
+    "SB206",
+    "IncludeMissing",
+    Severity.ERROR,
+    "Include (-r/-c) outside the audited folder or missing",
+    "An include pip cannot open (`-r missing.txt`). **info** when it leads outside the audited "
+    "folder (an absolute path, `../`, a URL, or a symlink leading out): it is not followed.",
+    "fix the path; includes are relative to the including file",
+)
+SB207 = Rule(
+    "SB207",
+    "IncludeCycle",
+    Severity.ERROR,
+    "Include cycle between requirements files",
+    "An include cycle (`a.txt: -r b.txt`, `b.txt: -r a.txt`), said once per cycle.",
+    "remove one of the includes; pip follows -r/-c without cycle detection",
+)
 
 # relative posix path -> text, or why it was not read (None: it does not exist)
 ReadText = Callable[[str], "str | Unreadable | None"]
@@ -116,6 +144,10 @@ class RequirementsReader:
                 self._files[key] = parse_text(text, key, constraint=constraint)
         return self._files[key]
 
+    def known(self, path: str) -> bool:
+        """Whether `path` was parsed already (as a walked file or one of its includes)."""
+        return posixpath.normpath(path) in self._files
+
     def closure(self, path: str) -> tuple[list[RequirementsFile], list[Finding]]:
         """The file and every file it includes, depth first, each once; include problems.
 
@@ -168,10 +200,7 @@ class RequirementsReader:
             return
         self._cycles.add(members)
         message = f"include cycle: {cycle}"
-        problems.append(_finding("SB207", Severity.ERROR, inc, message, _CYCLE_HINT))
-
-
-_CYCLE_HINT = "remove one of the includes; pip follows -r/-c without cycle detection"
+        problems.append(_finding(SB207, inc, message))
 
 
 def _outside(target: str) -> bool:
@@ -181,7 +210,7 @@ def _outside(target: str) -> bool:
 
 def _outside_finding(inc: Include, message: str) -> Finding:
     hint = "audit from a folder that holds every requirements file"
-    return _finding("SB206", Severity.INFO, inc, message, hint)
+    return _finding(SB206, inc, message, hint, Severity.INFO)
 
 
 def _unreadable_finding(inc: Include, why: Unreadable | None) -> Finding:
@@ -190,13 +219,7 @@ def _unreadable_finding(inc: Include, why: Unreadable | None) -> Finding:
         return _outside_finding(inc, f"include {inc.target}: {reason}; not followed")
     flag = "-c" if inc.kind == "constraint" else "-r"
     reason = "pip cannot open this requirements file" if why is None else why.reason
-    return _finding(
-        "SB206",
-        Severity.ERROR,
-        inc,
-        f"{flag} {inc.target}: {reason}",
-        "fix the path; includes are relative to the including file",
-    )
+    return _finding(SB206, inc, f"{flag} {inc.target}: {reason}")
 
 
 def parse_requirements(project: Project, rel_path: str | Path) -> RequirementsFile:
@@ -304,13 +327,12 @@ def _option_line(
         options.append(PipOption(name, None, path, number))
     else:
         findings.append(
-            Finding(
-                "SB200",
-                Severity.WARNING,
+            SB200.finding(
                 path,
                 number,
                 f"unknown pip option {name!r}; pip may reject this file",
                 "remove the option or move it to the pip command line",
+                Severity.WARNING,
             )
         )
 
@@ -388,9 +410,7 @@ def _direct_reference(spec: str, path: str, number: int, raw: str, *, editable: 
 
 
 def _malformed(path: str, number: int, line: str, why: str) -> Finding:
-    return Finding(
-        "SB200",
-        Severity.ERROR,
+    return SB200.finding(
         path,
         number,
         f"pip cannot parse this line ({why}): {line[:80]}",
@@ -398,5 +418,11 @@ def _malformed(path: str, number: int, line: str, why: str) -> Finding:
     )
 
 
-def _finding(rule: str, severity: Severity, inc: Include, message: str, hint: str) -> Finding:
-    return Finding(rule, severity, inc.file, inc.line, message, hint)
+def _finding(
+    rule: Rule,
+    inc: Include,
+    message: str,
+    hint: str | None = None,
+    severity: Severity | None = None,
+) -> Finding:
+    return rule.finding(inc.file, inc.line, message, hint, severity)

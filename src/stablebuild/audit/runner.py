@@ -2,30 +2,55 @@
 
 A family that raises is reported as an SB000 finding and the others still run. hadolint (a
 subprocess per Dockerfile) is started first and collected last, so it overlaps the other families.
+
+Then, before the gate: inline suppressions (`suppress`), the rule levels of `audit.rules`
+(`off` drops a rule, a level replaces its severity), credentials masked in every message, and
+the baseline (`baseline`), written first when asked. Only `active` findings reach the gate.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
+from stablebuild import urls
 from stablebuild.audit import (
+    baseline,
     ci,
     compose,
     dockerfile,
     hadolint,
     pins,
     python_version,
+    suppress,
     vulns,
     wheels,
 )
-from stablebuild.audit.finding import Finding, Severity
+from stablebuild.audit.baseline import Entry
+from stablebuild.audit.finding import Finding, Severity, State
+from stablebuild.audit.fingerprint import fingerprints, places
 from stablebuild.audit.options import AuditOptions, FailOn
 from stablebuild.audit.project import Project
+from stablebuild.audit.rule import Rule as RuleDeclaration
+from stablebuild.buildargs import Redactor
+from stablebuild.config import Settings
 from stablebuild.manifest.model import Manifest
+from stablebuild.report.format.source import Place
+
+SB000 = RuleDeclaration(
+    "SB000",
+    "InternalError",
+    Severity.ERROR,
+    "Internal error in a rule family; the other families still ran",
+    "A rule family raised an unexpected exception. The message names the family and the "
+    "exception, with the file and line where it was raised; every other family still ran, but "
+    "this family's findings are missing from the report.",
+    "please report this; the other rule families still ran",
+)
 
 Rule = Callable[[Project, AuditOptions], list[Finding]]
 
@@ -38,26 +63,86 @@ FAMILIES: tuple[tuple[str, Rule], ...] = (
     ("compose", compose.run),
     ("ci", ci.run),
 )
+# The rules a family's failure leaves unjudged: their suppressions are not called stale.
+FAMILY_RULES = {
+    "python_version": "SB1",
+    "pins": "SB2",
+    "wheels": "SB3",
+    "vulns": "SB6",
+    "dockerfile": "SB4",
+    "compose": "SB50",
+    "ci": "SB51",
+    "hadolint": "SB7",
+}
+# A finding saying a check did not run, and the rules that check would have reported.
+NOT_CHECKED = {
+    "SB306": ("SB301", "SB302", "SB303", "SB304", "SB305"),
+    "SB307": ("SB301", "SB302", "SB303", "SB304", "SB305"),
+    "SB602": ("SB601",),
+    "SB603": ("SB601",),
+    "SB701": ("SB700",),
+    "SB702": ("SB700",),
+}
 
 
 @dataclass(frozen=True)
 class AuditResult:
     root: Path
-    findings: tuple[Finding, ...]  # sorted by file, line, rule
+    findings: tuple[Finding, ...]  # sorted by file, line, rule; every state
     files_scanned: int  # files discovered and considered by the rules
     seconds: float
     errors: Mapping[str, str] = field(default_factory=dict)  # family -> what went wrong inside it
     timings: Mapping[str, float] = field(default_factory=dict)  # family -> seconds
+    ids: tuple[str, ...] = ()  # each finding's fingerprint; empty: computed when asked
+    baseline: Path | None = None  # the baseline file in use
+    fixed: tuple[Entry, ...] = ()  # its entries no finding matches any more
+
+    @property
+    def active(self) -> tuple[Finding, ...]:
+        """The findings that count toward the gate."""
+        return tuple(f for f in self.findings if f.active)
 
     def counts(self) -> dict[str, int]:
+        """Active findings by severity."""
         out = {s.value: 0 for s in Severity}
-        for finding in self.findings:
+        for finding in self.active:
             out[finding.severity.value] += 1
         return out
 
+    def states(self) -> dict[str, int]:
+        """Findings that do not count, by why: suppressed, baseline."""
+        out = {State.SUPPRESSED.value: 0, State.BASELINE.value: 0}
+        for finding in self.findings:
+            if not finding.active:
+                out[finding.state.value] += 1
+        return out
+
+    def places(self) -> tuple[Path, list[Place | None]]:
+        """The git work tree root and each finding's place in it (read once)."""
+        return self._placed
+
+    def fingerprints(self) -> tuple[str, ...]:
+        """Each finding's stable id, in order (`stablebuild.audit.fingerprint`)."""
+        if len(self.ids) == len(self.findings):
+            return self.ids
+        return self._fingerprints
+
+    @cached_property
+    def _placed(self) -> tuple[Path, list[Place | None]]:
+        return places(self.root, self.findings)
+
+    @cached_property
+    def _fingerprints(self) -> tuple[str, ...]:
+        return tuple(fingerprints(self.findings, self._placed[1]))
+
 
 def effective_options(options: AuditOptions, manifest: Manifest | None) -> AuditOptions:
-    """The manifest's `audit:` section fills what the command line left at its default."""
+    """The manifest's `audit:` section fills what the command line left at its default.
+
+    NOTE: rule levels, fail_on, the baseline and the index come merged from
+    `stablebuild.config.resolve` (`options_from`); this keeps callers that pass a manifest alone
+    (the API, tests) working as before.
+    """
     if manifest is None:
         return options
     if not manifest.audit.hadolint:
@@ -67,9 +152,32 @@ def effective_options(options: AuditOptions, manifest: Manifest | None) -> Audit
     return options
 
 
+def options_from(settings: Settings, *, write_baseline: Path | None = None) -> AuditOptions:
+    """The options of an audit run with these merged settings."""
+    return AuditOptions(
+        offline=settings.offline,
+        index_url=settings.index_url,
+        extra_index_urls=settings.extra_index_urls,
+        cache_dir=settings.cache_dir,
+        index_timeout=settings.index_timeout,
+        vuln_db=settings.vuln_db,
+        online_vulns=settings.online_vulns,
+        hadolint=settings.hadolint,
+        python_targets=settings.python_versions,
+        platforms=settings.platforms,
+        rules=settings.rules,
+        baseline=settings.baseline,
+        write_baseline=write_baseline,
+    )
+
+
 def run_audit(root: Path, options: AuditOptions, manifest: Manifest | None) -> AuditResult:
     started = time.perf_counter()
     options = effective_options(options, manifest)
+    # A baseline that cannot be read stops the run before any work (exit 2).
+    known = None
+    if options.baseline is not None and options.write_baseline is None:
+        known = baseline.load(options.baseline)
     project = Project.discover(root, manifest)
     findings: list[Finding] = []
     errors: dict[str, str] = {}
@@ -95,38 +203,109 @@ def run_audit(root: Path, options: AuditOptions, manifest: Manifest | None) -> A
     for name, rule in FAMILIES:
         guarded(name, lambda rule=rule: rule(project, options))  # type: ignore[misc]
     guarded("hadolint", lambda: collect())
-    unique = dict.fromkeys([*findings, *project.read_problems])
-    ordered = sorted(unique, key=lambda f: (f.file, f.line or 0, f.rule, f.message))
-    return AuditResult(
+    t0 = time.perf_counter()
+    judged = _suppressed(project, [*findings, *project.read_problems], options, errors)
+    redact = _redactor(options)
+    ordered = _configured(_masked(judged, redact), options.rules)
+    where = places(project.root, ordered)
+    ids = fingerprints(ordered, where[1])
+    fixed: tuple[Entry, ...] = ()
+    if options.write_baseline is not None:
+        known = baseline.write(options.write_baseline, ordered, ids)
+    if known is not None:
+        ordered, fixed = baseline.apply(ordered, ids, known)
+    timings["suppressions and baseline"] = time.perf_counter() - t0
+    result = AuditResult(
         root=project.root,
         findings=tuple(ordered),
         files_scanned=len(project.files),
         seconds=time.perf_counter() - started,
-        errors=errors,
+        errors={k: redact.text(urls.masked(v)) for k, v in errors.items()},
         timings=timings,
+        ids=tuple(ids),
+        baseline=known.path if known is not None else None,
+        fixed=fixed,
     )
+    result.__dict__["_placed"] = where  # NOTE: the lines were read once; the formats reuse them
+    return result
+
+
+def _suppressed(
+    project: Project, found: list[Finding], options: AuditOptions, errors: Collection[str]
+) -> list[Finding]:
+    """Findings with the inline suppressions applied, and the findings about suppressions."""
+    files = [p.as_posix() for p in project.read_files()]
+    files += [f.file for f in found if f.file]
+    read = project.quiet_text
+    suppressions, problems = suppress.collect(files, read)
+    unchecked = {FAMILY_RULES[name] for name in errors if name in FAMILY_RULES}
+    if not options.hadolint:
+        unchecked.add("SB700")
+    for finding in found:
+        unchecked.update(NOT_CHECKED.get(finding.rule, ()))
+    marked, stale = suppress.apply(list(dict.fromkeys(found)), suppressions, unchecked)
+    return [*marked, *problems, *stale]
+
+
+def _configured(findings: Sequence[Finding], rules: Sequence[tuple[str, str]]) -> list[Finding]:
+    """`audit.rules` applied: `off` drops a rule's findings, a level sets their severity. An
+    id with a code (`SB700:DL3008`) wins over its rule's (`SB700`)."""
+    levels = dict(rules)
+    out = []
+    for finding in dict.fromkeys(findings):
+        level = levels.get(finding.rule) or levels.get(finding.rule.split(":", 1)[0])
+        if level == "off":
+            continue
+        if level is not None:
+            finding = replace(finding, severity=Severity(level))
+        out.append(finding)
+    return sorted(out, key=lambda f: (f.file, f.line or 0, f.rule, f.message))
+
+
+def _redactor(options: AuditOptions) -> Redactor:
+    """Masks the credentials the options' index URLs carry, wherever they show alone."""
+    return Redactor(urls.secrets_of((options.index_url, *options.extra_index_urls)))
+
+
+def _masked(findings: Sequence[Finding], redact: Redactor) -> list[Finding]:
+    """Findings with every URL's userinfo and every known credential replaced by `***`."""
+
+    def clean(text: str) -> str:
+        return redact.text(urls.masked(text))
+
+    out = []
+    for f in findings:
+        message, hint, why = clean(f.message), clean(f.hint), clean(f.justification)
+        if (message, hint, why) != (f.message, f.hint, f.justification):
+            f = replace(f, message=message, hint=hint, justification=why)
+        out.append(f)
+    return out
 
 
 def _internal_error(family: str, exc: BaseException) -> Finding:
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" ({Path(frame.filename).name}:{frame.lineno})" if frame else ""
-    return Finding(
-        "SB000",
-        Severity.ERROR,
-        "",
-        None,
-        f"internal error in {family}: {type(exc).__name__}: {exc}{where}",
-        "please report this; the other rule families still ran",
-    )
+    message = f"internal error in {family}: {type(exc).__name__}: {exc}{where}"
+    return SB000.finding("", None, message)
 
 
 def exit_code(result: AuditResult, fail_on: FailOn | str) -> int:
-    """0 when nothing reaches the threshold, 1 otherwise (2 is the CLI's, for usage errors)."""
+    """0 when no active finding reaches the threshold, 1 otherwise (2 is the CLI's, for usage
+    errors). Suppressed and baseline findings never count."""
     threshold = FailOn(fail_on)
     if threshold is FailOn.NEVER:
         return 0
     rank = Severity(threshold.value).rank
-    return 1 if any(f.severity.rank >= rank for f in result.findings) else 0
+    return 1 if any(f.severity.rank >= rank for f in result.active) else 0
 
 
-__all__ = ["FAMILIES", "AuditResult", "FailOn", "exit_code", "run_audit"]
+__all__ = [
+    "FAMILIES",
+    "SB000",
+    "AuditResult",
+    "FailOn",
+    "effective_options",
+    "exit_code",
+    "options_from",
+    "run_audit",
+]

@@ -22,6 +22,20 @@ from stablebuild.audit.project import Project
 from stablebuild.audit.python_version import PythonDiscovery, discover, parse_version
 from stablebuild.audit.releases import DistFile
 from stablebuild.audit.requirements import Pin
+from stablebuild.audit.rule import Rule
+
+SB308 = Rule(
+    "SB308",
+    "TargetPlatformAssumed",
+    Severity.INFO,
+    "Target platform assumed: the base image does not tell its C library",
+    "The target platform was assumed: a Dockerfile's base does not tell its C library (said "
+    "once per Dockerfile), or no Dockerfile installs the pins; wheel coverage is judged for "
+    "`manylinux_2_28` (glibc 2.28: Debian 10, Ubuntu 20.04 and RHEL 8 all have at least that).",
+    "name the platform with audit.platforms in stablebuild.yml or --platform "
+    "(e.g. manylinux_2_36_x86_64), or build from a base whose tag names its release "
+    "(python:3.12-slim-bookworm, ubuntu:24.04, alpine:3.20)",
+)
 
 DEFAULT_PLATFORM = f"{plat.DEFAULT_LIBC.policy}_x86_64"  # what an unknown base is assumed to be
 _DOCKERFILE_SOURCES = {"Dockerfile ARG", "Dockerfile FROM", "Dockerfile"}
@@ -136,14 +150,15 @@ def plan(
         found = indexes_for(inv, pin)
         key = (found.index_url, found.extra)
         if key not in urls_of:
-            urls = (found.index_url or options.index_url, *found.extra)
+            # pip adds the configured extra indexes to those a file or install names
+            urls = (found.index_url or options.index_url, *found.extra, *options.extra_index_urls)
             urls_of[key] = tuple(dict.fromkeys(u.rstrip("/") for u in urls))
         checks.append(
             Check(
                 pin,
                 targets,
                 urls_of[key],
-                bool(found.index_url or found.extra),
+                bool(found.index_url or found.extra or options.extra_index_urls),
                 inv.recorded.get((pin.file, pin.line), ()),
             )
         )
@@ -219,13 +234,4 @@ def _assumption(image: plat.ImagePlatform, where: str, is_dockerfile: bool) -> F
         )
     else:
         message = f"no Dockerfile installs these pins: wheel coverage assumes {policy}"
-    return Finding(
-        "SB308",
-        Severity.INFO,
-        where,
-        image.line if is_dockerfile else None,
-        message,
-        "name the platform with audit.platforms in stablebuild.yml or --platform "
-        "(e.g. manylinux_2_36_x86_64), or build from a base whose tag names its release "
-        "(python:3.12-slim-bookworm, ubuntu:24.04, alpine:3.20)",
-    )
+    return SB308.finding(where, image.line if is_dockerfile else None, message)

@@ -31,10 +31,85 @@ from stablebuild.audit.pins import inventory
 from stablebuild.audit.project import Project
 from stablebuild.audit.releases import DistFile, Releases
 from stablebuild.audit.requirements import Pin
+from stablebuild.audit.rule import Rule
 from stablebuild.audit.wheel_targets import (
     Check,
     Target,
     plan,
+)
+
+SB301 = Rule(
+    "SB301",
+    "NoWheelSourceBuild",
+    Severity.ERROR,
+    "No wheel for a target: pip compiles from source (names what the build needs)",
+    "No wheel for the target, and the package is known to be compiled (wheels for other "
+    "targets, or a known native package): pip builds it from source, and the message names what "
+    "that build needs (`psycopg2-binary==2.9.9 has no wheel for CPython 3.13 on "
+    "manylinux_2_36_x86_64: pip will build it from source and needs pg_config (libpq-dev) and "
+    "gcc`; `numpy==2.3.0`, whose wheels start at `manylinux_2_28`, on `centos:7`). A "
+    "**warning** when only the assumed aarch64 fails.",
+    "move to the first later release with wheels (the hint names it); or keep the previous "
+    "Python; or install the build needs in a builder stage",
+)
+SB302 = Rule(
+    "SB302",
+    "SdistOnly",
+    Severity.WARNING,
+    "Only an sdist, no wheels at all (usually pure Python)",
+    "The pinned release publishes no wheels at all, only an sdist (`leftpad==0.1`): pip builds "
+    "it with its build backend. Usually pure Python, so the build is short.",
+    "accept the source build, or pick a release with wheels",
+)
+SB303 = Rule(
+    "SB303",
+    "VersionNotOnIndex",
+    Severity.ERROR,
+    "Pinned version not on the index",
+    "The project or the pinned version is on none of the indexes asked (`fastapi==0.0.0`; "
+    "`torch==2.9.9+cpu` with `--extra-index-url https://download.pytorch.org/whl/cpu`, which "
+    'does not list it): pip stops with "No matching distribution found".',
+    "fix the name or version; check the pin against the index you build with",
+)
+SB304 = Rule(
+    "SB304",
+    "NothingInstallable",
+    Severity.ERROR,
+    "Files exist only for other Pythons or platforms",
+    "Nothing installable for the target: wheels only for other Pythons or platforms and no "
+    "sdist, or `requires-python` excludes the target (`numpy==1.26.4` on "
+    "`manylinux_2_28_aarch64` with only x86_64 wheels listed). A **warning** when only the "
+    "assumed aarch64 fails.",
+    "upgrade to a release with files for the target, or change the target",
+)
+SB305 = Rule(
+    "SB305",
+    "YankedVersion",
+    Severity.WARNING,
+    "Pinned version is yanked",
+    "Every file of the pinned release is yanked (`requests==2.32.0`); pip still installs an `==` "
+    "pin, with a warning.",
+    "move to a release that is not yanked",
+)
+SB306 = Rule(
+    "SB306",
+    "WheelCoverageUnchecked",
+    Severity.WARNING,
+    "Wheel coverage not checked (offline without cache, or index error)",
+    "Not checked: offline with no cached answer, an index unreachable or answering with neither "
+    "JSON nor HTML, or a local version label (`torch==2.3.0+cpu`) when no index that could serve "
+    'it is named. Never a silent pass, and never "no such version" for what another index may '
+    "hold.",
+    "run once with network access (fills the cache), or point --index-url at a mirror; name "
+    "the extra index where pip reads it",
+)
+SB307 = Rule(
+    "SB307",
+    "StaleIndexCache",
+    Severity.INFO,
+    "Index unreachable; older cached answers were used",
+    "The index could not be reached, and cached answers older than 24 hours were used.",
+    "re-run with network access to refresh the cache",
 )
 
 _NOT_LINUX = ("win", "macosx", "ios", "android")
@@ -70,7 +145,7 @@ BUILD_NEEDS = {
 
 @dataclass(frozen=True)
 class _Verdict:
-    rule: str  # "" when pip gets a wheel
+    rule: Rule | None  # None when pip gets a wheel
     detail: str = ""
 
 
@@ -91,6 +166,7 @@ def run(
             for url in check.indexes:
                 wanted.setdefault(url, set()).add(check.pin.name)
     answers: dict[str, dict[str, IndexAnswer]] = {}
+    dead: dict[str, str] = {}  # an index that gave no usable answer (shown URL) -> why
     for url in sorted(wanted):
         default = url == options.index_url.rstrip("/")
         source = fetch if default else (fetchers or {}).get(url)
@@ -102,26 +178,45 @@ def run(
             fetch=source,
         )
         answers[url] = index.lookup(wanted[url])
+        if index.down is not None:
+            dead[index.display] = index.down
     stale = sorted({a.name for by in answers.values() for a in by.values() if a.stale})
     if stale:
         findings.append(
-            Finding(
-                "SB307",
-                Severity.INFO,
+            SB307.finding(
                 checks[0].pin.file,
                 None,
                 f"the index could not be reached; used older cached answers for {len(stale)} "
                 f"project(s): {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}",
-                "re-run with network access to refresh the cache",
             )
         )
     judge = _Judge()
+    unchecked: dict[str, list[Check]] = {}
     for check in checks:
         if check.recorded:
             findings.extend(judge.recorded(check))
         else:
             found = [answers[url][check.pin.name] for url in check.indexes]
-            findings.extend(judge.indexed(check, found))
+            verdicts = judge.indexed(check, found)
+            unasked = {a.index for a in found if a.page is None}
+            if unasked and unasked <= dead.keys():  # said once per dead index, below
+                verdicts = [f for f in verdicts if f.rule != SB306.id]
+                for shown in unasked:
+                    unchecked.setdefault(shown, []).append(check)
+            findings.extend(verdicts)
+    for shown, lost in unchecked.items():
+        specs = [f"{c.pin.name}=={c.pin.exact_version}" for c in lost]
+        why = dead[shown].removeprefix(shown).strip()
+        findings.append(
+            SB306.finding(
+                lost[0].pin.file,
+                lost[0].pin.line,
+                f"package index {shown} {why}: wheel coverage of {len(lost)} pin(s) not "
+                f"checked there ({', '.join(specs[:3])}{', ...' if len(specs) > 3 else ''})",
+                "check the index URL and its credentials (--index-url, PIP_INDEX_URL, pip.conf, "
+                "~/.netrc); --offline uses only cached answers",
+            )
+        )
     return findings
 
 
@@ -162,13 +257,10 @@ class _Judge:
         if all(f.yanked for f in files):
             reason = next((f.yanked_reason for f in files if f.yanked_reason), None)
             findings.append(
-                Finding(
-                    "SB305",
-                    Severity.WARNING,
+                SB305.finding(
                     pin.file,
                     pin.line,
                     f"{spec} is yanked from the index{f': {reason}' if reason else ''}",
-                    "move to a release that is not yanked",
                 )
             )
         else:
@@ -177,9 +269,7 @@ class _Judge:
         covered = self._coverage(check, files, page.releases, tuple(keys), None, len(hits) > 1)
         if covered and unasked:
             problem = unasked[0].problem
-            unchecked = Finding(
-                "SB306",
-                Severity.WARNING,
+            unchecked = SB306.finding(
                 pin.file,
                 pin.line,
                 f"{spec}: wheel coverage not fully checked: {problem}; the indexes that "
@@ -203,18 +293,14 @@ class _Judge:
             note = (
                 " (a local version label: only the index that serves it can tell)" if local else ""
             )
-            return Finding(
-                "SB306",
-                Severity.WARNING,
+            return SB306.finding(
                 pin.file,
                 pin.line,
                 f"{spec}: wheel coverage not checked: {why}{note}",
                 "run once with network access (fills the cache), or point --index-url at a mirror",
             )
         if local and not check.named_index and _is_pypi(answers[0].index):
-            return Finding(
-                "SB306",
-                Severity.WARNING,
+            return SB306.finding(
                 pin.file,
                 pin.line,
                 f"{spec}: not checked: a local version label, which {answers[0].index} never "
@@ -236,13 +322,10 @@ class _Judge:
             default=None,
         )
         extra = f" (newest is {newest})" if newest else ""
-        return Finding(
-            "SB303",
-            Severity.ERROR,
+        return SB303.finding(
             pin.file,
             pin.line,
             f"{spec}: {where}{extra}: pip stops with 'No matching distribution found'",
-            "fix the name or version; check the pin against the index you build with",
         )
 
     def _coverage(
@@ -257,8 +340,8 @@ class _Judge:
         """Findings for the targets `files` leave without a wheel; `shared`: the files come
         from several indexes, so the verdicts are not memoized under one page's release."""
         pin = check.pin
-        failing: dict[str, list[Target]] = {}
-        details: dict[str, str] = {}
+        failing: dict[Rule, list[Target]] = {}
+        details: dict[Rule, str] = {}
         for target in check.targets:
             if not _applies(pin.marker, target):
                 continue
@@ -303,7 +386,7 @@ def _only_other_systems(files: list[DistFile], releases: Releases) -> bool:
 
 
 def _finding(
-    pin: Pin, spec: str, rule: str, where: list[Target], detail: str, upgrade: str
+    pin: Pin, spec: str, rule: Rule, where: list[Target], detail: str, upgrade: str
 ) -> Finding:
     label = _labels(where)
     only_assumed = all(t.assumed for t in where)
@@ -314,28 +397,27 @@ def _finding(
             "silicon, Graviton) is checked as a warning: declare it with FROM --platform= or "
             "--platform"
         )
-    if rule == "SB304":
-        return Finding(
-            rule,
-            Severity.WARNING if only_assumed else Severity.ERROR,
+    # NOTE: a target the image does not declare (the assumed aarch64) is at most a warning.
+    severity = Severity.WARNING if only_assumed else None
+    if rule is SB304:
+        return rule.finding(
             pin.file,
             pin.line,
             f"{spec} has nothing pip can install for {label}: {detail}",
             f"{upgrade}; or stay on a Python the pin supports{arch_note}",
+            severity,
         )
     needs = BUILD_NEEDS.get(pin.name)
     build = f"needs {needs}" if needs else "needs a compiler and the library's headers"
-    severity = Severity.ERROR if rule == "SB301" and not only_assumed else Severity.WARNING
-    if rule == "SB302":
+    if rule is SB302:
         build = "needs its build backend (it ships no wheels at all; usually pure Python)"
-    return Finding(
-        rule,
-        severity,
+    return rule.finding(
         pin.file,
         pin.line,
         f"{spec} has no wheel for {label}: pip will build it from source and {build}",
         f"{upgrade}; or keep the previous Python, or install the build needs in a builder "
         f"stage{arch_note}",
+        severity,
     )
 
 
@@ -401,13 +483,13 @@ class _Offer:
 
     def verdict(self, name: str, target: Target) -> _Verdict:
         if self.excluded_by is not None:
-            return _Verdict("SB304", f"its files require Python {self.excluded_by}")
+            return _Verdict(SB304, f"its files require Python {self.excluded_by}")
         if self.tags & tag_set(target.python, target.platform):
-            return _Verdict("")
+            return _Verdict(None)
         if self.sdist:
             native = name in BUILD_NEEDS or self.native
-            return _Verdict("SB301" if native or self.wheels else "SB302")
-        return _Verdict("SB304", "wheels exist only for other Pythons or platforms, and no sdist")
+            return _Verdict(SB301 if native or self.wheels else SB302)
+        return _Verdict(SB304, "wheels exist only for other Pythons or platforms, and no sdist")
 
 
 def _offer(files: Sequence[DistFile], python: tuple[int, int], releases: Releases) -> _Offer:
@@ -475,6 +557,6 @@ def _first_covering(releases: Releases, pinned: str, where: Iterable[Target]) ->
     )
     for version, key in newer:
         files = [f for f in releases.files(key) if not f.yanked]
-        if files and all(_verdict("", files, t, releases).rule == "" for t in targets):
+        if files and all(_verdict("", files, t, releases).rule is None for t in targets):
             return version
     return None

@@ -28,15 +28,42 @@ class YamlProblem(Exception):
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The document's root node (None for an empty file); raises YamlProblem if it won't parse."""
+    """The document's root node (None for an empty file); raises YamlProblem if it won't parse.
+
+    NOTE: several rule families read the same compose or workflow file; it is composed once
+    (the nodes are never modified).
+    """
+    answer = _COMPOSED.get(text, _MISSING)
+    if answer is _MISSING:
+        answer = _composed(text)
+        _COMPOSED[text] = answer
+        _COMPOSED_BYTES[0] += len(text)
+        while _COMPOSED_BYTES[0] > _COMPOSED_BUDGET and len(_COMPOSED) > 1:
+            oldest = next(iter(_COMPOSED))
+            del _COMPOSED[oldest]
+            _COMPOSED_BYTES[0] -= len(oldest)
+    if isinstance(answer, YamlProblem):
+        raise YamlProblem(answer.line, answer.message)
+    return answer  # type: ignore[return-value]
+
+
+# Composed documents kept by text, oldest dropped first past a budget of text (the nodes take
+# some 50 times the text's size).
+_COMPOSED: dict[str, object] = {}
+_COMPOSED_BYTES = [0]
+_COMPOSED_BUDGET = 4 * 1024 * 1024
+_MISSING = object()
+
+
+def _composed(text: str) -> yaml.Node | YamlProblem | None:
     try:
         return yamlbounds.compose(text, _Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlProblem(mark.line + 1 if mark else None, problem) from None
+        return YamlProblem(mark.line + 1 if mark else None, problem)
     except yaml.YAMLError as exc:
-        raise YamlProblem(None, str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
+        return YamlProblem(None, str(exc).splitlines()[0] if str(exc) else "invalid YAML")
 
 
 def line(node: yaml.Node) -> int:

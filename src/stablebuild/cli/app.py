@@ -1,9 +1,14 @@
-"""The Typer app, the stderr console, and the one place where errors become exit codes."""
+"""The Typer app, the stderr console, and the one place where errors become exit codes.
+
+Every command, sub-commands included, takes `-q/--quiet` (stderr carries errors only) and
+`-v/--verbose` (stderr also carries details); they are added here, once, to the whole tree, and
+commands speak through `note()` and `detail()`. A report on stdout is never silenced.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -41,6 +46,62 @@ def exit_code_for(exc: StablebuildError) -> int:
     return EXIT_FAILED
 
 
+class Verbosity(IntEnum):
+    QUIET = -1  # errors only on stderr
+    NORMAL = 0
+    VERBOSE = 1  # also details: what was used, how long each part took
+
+
+class _Chosen:
+    """The verbosity of the invocation under way; set while options are parsed, reset by
+    `StablebuildGroup.main` so nothing outlives an invocation (tests invoke many)."""
+
+    level: Verbosity | None = None
+
+
+def verbosity() -> Verbosity:
+    return Verbosity.NORMAL if _Chosen.level is None else _Chosen.level
+
+
+def note(message: str) -> None:
+    """A diagnostic on stderr (progress, "report written to ..."); `-q` silences it."""
+    if verbosity() > Verbosity.QUIET:
+        err.print(message, markup=False)
+
+
+def detail(message: str) -> None:
+    """A diagnostic on stderr only with `-v`."""
+    if verbosity() >= Verbosity.VERBOSE:
+        err.print(message, markup=False)
+
+
+def _choose(level: Verbosity) -> None:
+    if _Chosen.level not in (None, level):
+        raise UsageError("-q/--quiet and -v/--verbose together", "pick one of the two")
+    _Chosen.level = level
+
+
+def _quiet(value: bool) -> None:
+    if value:
+        _choose(Verbosity.QUIET)
+
+
+def _verbose(value: bool) -> None:
+    if value:
+        _choose(Verbosity.VERBOSE)
+
+
+_VERBOSITY = ("quiet", "verbose")
+
+
+def _add_verbosity(command: Any, options: list[Any]) -> None:
+    """The root's `-q` and `-v` on every command below it (Typer builds those first)."""
+    for sub in getattr(command, "commands", {}).values():
+        names = {p.name for p in sub.params}
+        sub.params.extend(p for p in options if p.name not in names)
+        _add_verbosity(sub, options)
+
+
 def report_error(exc: StablebuildError) -> None:
     """One line per problem, `error:` first, then the hint; never a traceback."""
     problems = exc.problems if isinstance(exc, ManifestError) else []
@@ -54,7 +115,26 @@ def report_error(exc: StablebuildError) -> None:
 
 
 class StablebuildGroup(TyperGroup):
-    """Maps stablebuild's errors to the documented exit codes for every command."""
+    """Maps stablebuild's errors to the documented exit codes for every command, and gives
+    every command `-q` and `-v`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # NOTE: declared once, on the root callback (Typer's own option objects, whatever its
+        # click), and shared with every command of the tree: `stablebuild audit -q` works too.
+        _add_verbosity(self, [p for p in self.params if p.name in _VERBOSITY])
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _Chosen.level = None
+        return super().main(*args, **kwargs)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        # The root's own options (`stablebuild -q -v ...`) are parsed here, outside invoke().
+        try:
+            return super().make_context(*args, **kwargs)
+        except StablebuildError as exc:
+            report_error(exc)
+            raise typer.Exit(exit_code_for(exc)) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -72,7 +152,7 @@ app = typer.Typer(
     cls=StablebuildGroup,
     context_settings=CONTEXT,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, pwsh
     pretty_exceptions_enable=False,
     help="Audit, build and check the Docker images of a Python service before they break.",
 )
@@ -96,6 +176,28 @@ def root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            callback=_quiet,
+            is_eager=True,
+            expose_value=False,
+            help="Errors only on stderr: no progress, no notes.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            callback=_verbose,
+            is_eager=True,
+            expose_value=False,
+            help="More on stderr: what was used, and where the time went.",
+        ),
+    ] = False,
 ) -> None:
     """stablebuild: catch broken Docker builds of Python services before they ship."""
 
@@ -108,7 +210,7 @@ def write_outputs(targets: Sequence[outputs.OutputTarget[F]], render: Callable[[
     """
     written, failures = outputs.write_targets(targets, render)
     for target in written:
-        err.print(f"report written to {target.describe()}", markup=False)
+        note(f"report written to {target.describe()}")
     for failure in failures:
         err.print(f"error: {failure}", markup=False)
     if failures:

@@ -1,21 +1,65 @@
-"""`stablebuild audit [DIR]`: find what will break the build, from the files on disk alone."""
+"""`stablebuild audit [DIR]`: find what will break the build, from the files on disk alone.
+
+Every option left out falls back on its STABLEBUILD_* variable, stablebuild.yml, pyproject.toml
+and pip's settings, merged in `stablebuild.config` (docs/configuration.md).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from stablebuild.audit.options import DEFAULT_INDEX_URL, AuditFormat, AuditOptions, FailOn
+from stablebuild import config, urls
+from stablebuild.audit.options import AuditFormat, AuditOptions, FailOn
 from stablebuild.cli import values
-from stablebuild.cli.app import app, output_exit_code, write_outputs
+from stablebuild.cli.app import app, detail, err, output_exit_code, write_outputs
 from stablebuild.errors import UsageError
 from stablebuild.outputs import parse_targets
+from stablebuild.paths import shown
 
 if TYPE_CHECKING:
+    from stablebuild.audit.runner import AuditResult
     from stablebuild.manifest.model import Manifest
+
+
+def _explain(value: str | None) -> None:
+    """`--explain RULE`: the rule's whole declaration on stdout, then exit 0."""
+    if value is None:
+        return
+    from stablebuild.audit import catalog
+    from stablebuild.audit.rules_doc import explanation
+
+    rule = catalog.find(value)
+    if rule is None:
+        close = catalog.close_to(value)
+        hint = f"did you mean {' or '.join(close)}?" if close else "rule ids look like SB301"
+        raise UsageError(
+            f"--explain {shown(value)}: no such rule", f"{hint} (docs/rules.md lists them all)"
+        )
+    typer.echo(explanation(rule, value), nl=False)
+    raise typer.Exit(0)
+
+
+def _url(param: typer.CallbackParam, value: str | list[str] | None) -> str | list[str] | None:
+    """An http(s):// or file:// URL; in the error its credentials are masked."""
+    for text in [value] if isinstance(value, str) else value or []:
+        if not re.fullmatch(r"(https?|file)://\S+", text):
+            raise UsageError(
+                f"{values.label(param)} {shown(urls.masked(text))}: not a URL",
+                "write http://, https:// or file:// followed by the rest, without spaces",
+            )
+    return value
+
+
+def _database(param: typer.CallbackParam, value: Path | None) -> Path | None:
+    """A vulnerability database: a regular file or a folder that exists."""
+    if value is not None and not (value.is_dir() or value.is_file()):
+        return values.existing_file(param, value)  # says why, in its words
+    return value
 
 
 @app.command()
@@ -28,7 +72,7 @@ def audit(
     ] = Path("."),
     output_format: Annotated[
         AuditFormat | None,
-        typer.Option("--format", help="Report format on stdout (default: table)."),
+        typer.Option("--format", "-f", help="Report format on stdout (default: table)."),
     ] = None,
     output: Annotated[
         list[str] | None,
@@ -40,24 +84,74 @@ def audit(
         ),
     ] = None,
     fail_on: Annotated[
-        FailOn, typer.Option(help="Exit 1 when a finding is at least this severe.")
-    ] = FailOn.ERROR,
+        FailOn | None,
+        typer.Option(
+            help="Exit 1 when an active finding is at least this severe [default: error]."
+        ),
+    ] = None,
+    rule: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rule",
+            metavar="RULE=LEVEL",
+            help="A rule's level: off, info, warning or error (repeatable; SB301=off).",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            callback=values.name,
+            help="Known findings (--write-baseline): reported as baseline; only new ones fail.",
+        ),
+    ] = None,
+    write_baseline: Annotated[
+        Path | None,
+        typer.Option(
+            callback=values.name,
+            help="Record this run's findings in FILE (then they count as baseline).",
+        ),
+    ] = None,
     offline: Annotated[
-        bool, typer.Option(help="Use only cached package-index answers; no network.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--offline/--no-offline", help="Use only cached package-index answers; no network."
+        ),
+    ] = None,
     index_url: Annotated[
-        str, typer.Option(callback=values.url, help="PEP 691 simple API root (a mirror).")
-    ] = DEFAULT_INDEX_URL,
+        str | None,
+        typer.Option(
+            callback=_url,
+            help="Package index, simple API root [default: PIP_INDEX_URL, pip.conf, PyPI].",
+        ),
+    ] = None,
+    extra_index_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            callback=_url, help="Another index pip also asks, as pip's option (repeatable)."
+        ),
+    ] = None,
+    index_timeout: Annotated[
+        float | None, typer.Option(callback=values.seconds, help="Seconds to wait for the index.")
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(callback=values.name, help="Cache of index answers and databases."),
+    ] = None,
     vuln_db: Annotated[
         Path | None,
         typer.Option(
-            callback=values.existing_file,
-            help="Local vulnerability database (safety's insecure_full.json).",
+            callback=_database,
+            help="Vulnerability database: an OSV folder or zip (PyPA advisory database, "
+            "`stablebuild vulndb update`), or safety-db's insecure_full.json.",
         ),
     ] = None,
     online_vulns: Annotated[
-        bool, typer.Option(help="Fetch the public vulnerability database when reachable.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--online-vulns/--no-online-vulns",
+            help="Fetch the PyPA advisory database (cached a day) when no --vuln-db is named.",
+        ),
+    ] = None,
     python: Annotated[
         list[str] | None,
         typer.Option(
@@ -72,9 +166,12 @@ def audit(
             "--platform", callback=values.name, help="Wheel platform tag to cover (repeatable)."
         ),
     ] = None,
-    no_hadolint: Annotated[
-        bool, typer.Option("--no-hadolint", help="Skip hadolint's generic Dockerfile lint.")
-    ] = False,
+    hadolint: Annotated[
+        bool | None,
+        typer.Option(
+            "--hadolint/--no-hadolint", help="Merge hadolint's generic Dockerfile lint [default]."
+        ),
+    ] = None,
     manifest_path: Annotated[
         Path | None,
         typer.Option(
@@ -86,36 +183,83 @@ def audit(
     profile: Annotated[
         str | None, typer.Option(callback=values.name, help="Manifest profile to apply.")
     ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            callback=values.name,
+            help="Record the findings' counts here (postgresql:// URL, SQLite PATH or off).",
+        ),
+    ] = None,
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            "--explain",
+            metavar="RULE",
+            is_eager=True,
+            expose_value=False,
+            callback=_explain,
+            help="Print what a rule (e.g. SB301) catches and how to fix it, then exit.",
+        ),
+    ] = None,
 ) -> None:
     """Audit Python versions, pins, wheel coverage, Dockerfiles, compose, CI and vulnerabilities."""
     # NOTE: imported here, not at the top: every command pays for what the CLI imports.
     from stablebuild.audit.format import formatter
     from stablebuild.audit.format.table import renderable
-    from stablebuild.audit.runner import exit_code, run_audit
+    from stablebuild.audit.runner import exit_code, options_from, run_audit
+    from stablebuild.cli.history import audit_history
     from stablebuild.report.ci_surfaces import announce_audit
 
     stdout_format = output_format or AuditFormat.TABLE
     # Checked before any work: a typo in -o must not cost an audit.
     targets = parse_targets(output or [], AuditFormat, fallback=stdout_format)
     manifest = _manifest(directory, manifest_path, profile)
-    options = AuditOptions(
-        offline=offline,
+    recorder = audit_history(directory, manifest, history)  # a bad --history: exit 2 now
+    flags = config.Flags(
+        fail_on=fail_on.value if fail_on is not None else None,
+        rules=tuple(rule or ()),
+        baseline=baseline,
         index_url=index_url,
+        extra_index_urls=tuple(extra_index_url or ()),
         vuln_db=vuln_db,
         online_vulns=online_vulns,
-        hadolint=not no_hadolint,
-        python_targets=tuple(python or ()),
+        offline=offline,
+        cache_dir=cache_dir,
+        index_timeout=index_timeout,
+        hadolint=hadolint,
         platforms=tuple(platform or ()),
+        python_versions=tuple(python or ()),
     )
+    settings = config.resolve(directory, flags, manifest)  # a bad value anywhere: exit 2 now
+    options = options_from(settings, write_baseline=write_baseline)
     result = run_audit(directory, options, manifest)
+    if write_baseline is not None:
+        err.print(
+            f"baseline written to {shown(write_baseline)} ({len(result.findings)} findings)",
+            markup=False,
+        )
+    _details(result, options)
     announce_audit(result)  # workflow commands and step summary, when run in GitHub Actions
     written = write_outputs(targets, lambda fmt: formatter(fmt).format(result))
     if stdout_format is AuditFormat.TABLE:
         Console(highlight=False, soft_wrap=False, emoji=False).print(renderable(result))
     else:
         typer.echo(formatter(stdout_format).format(result), nl=False)
-    code = exit_code(result, fail_on)
+    code = exit_code(result, settings.fail_on)
+    # NOTE: suppressed and baseline findings are known: only those that count are recorded
+    recorder.finish_audit(result.active, seconds=result.seconds, failed=code != 0)
     raise typer.Exit(code if written else output_exit_code(code))
+
+
+def _details(result: AuditResult, options: AuditOptions) -> None:
+    """What `-v` adds on stderr: where answers came from, and where the time went."""
+    shown_urls = [
+        urls.without_credentials(u) for u in (options.index_url, *options.extra_index_urls)
+    ]
+    source = "the cache only (--offline)" if options.offline else " + ".join(shown_urls)
+    detail(f"package index: {source}; vulnerability database: {options.vuln_db or 'none'}")
+    families = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.timings.items())
+    detail(f"{result.files_scanned} files audited in {result.seconds:.2f} s ({families})")
 
 
 def _manifest(directory: Path, path: Path | None, profile: str | None) -> Manifest | None:

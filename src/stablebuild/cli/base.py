@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from stablebuild.cli import values
-from stablebuild.cli.app import base_app, err
+from stablebuild.cli.app import base_app, note
 from stablebuild.errors import UsageError
 
 
@@ -53,7 +53,7 @@ def bootstrap_cmd(
         raise UsageError(f"base bootstrap: {problem}", "fix the value and run again")
     engine = connect()
     if not force:
-        err.print(f"base {tag}: checking for a cached image", markup=False)
+        note(f"base {tag}: checking for a cached image")
     image = ensure_base(engine, spec, force=force)
     if image.built:
         typer.echo(f"built {image.tag} ({image.image_id[:19]}) in {image.seconds:.0f} s")

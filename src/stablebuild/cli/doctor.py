@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from stablebuild.cli import values
-from stablebuild.cli.app import EXIT_ENGINE, app
+from stablebuild.cli.app import EXIT_ENGINE, Verbosity, app, verbosity
 
 _STYLE = {"ok": "green", "problem": "red", "info": "yellow"}
 
@@ -25,14 +25,18 @@ def doctor(
     """Check the engine, NVIDIA runtime, registry, disk and CA bundle. Exit 3 without an engine."""
     from stablebuild.doctor import Status, diagnose
 
+    level = verbosity()  # -q: only what is wrong; -v: every line's hint
+
     out = Console(highlight=False, soft_wrap=True, emoji=False)
     lines, engine_ok = diagnose(registry_timeout=registry_timeout)
     for line in lines:
+        if level is Verbosity.QUIET and line.status is not Status.PROBLEM:
+            continue
         style = _STYLE[line.status.value]
         out.print(
             f"[{style}]{line.status.value:<8}[/{style}] {line.topic:<15} {line.detail}",
         )
-        if line.hint and line.status is not Status.OK:
+        if line.hint and (line.status is not Status.OK or level is Verbosity.VERBOSE):
             out.print(f"{'':<8} {'':<15} hint: {line.hint}", markup=False)
     if not engine_ok:
         raise typer.Exit(EXIT_ENGINE)

@@ -20,7 +20,7 @@ import typer
 
 from stablebuild import __version__, atomic
 from stablebuild.cli import values
-from stablebuild.cli.app import CONTEXT, app, err
+from stablebuild.cli.app import CONTEXT, app, note
 from stablebuild.errors import UsageError
 
 MARKER = "# stablebuild-hook: written by `stablebuild hook install`"
@@ -177,7 +177,7 @@ def install(
             saved = _backup_path(path)
             os.replace(path, saved)
             backup = saved.name
-            err.print(f"kept the previous hook as {saved}", markup=False)
+            note(f"kept the previous hook as {saved}")
     text = hook_script(hook, stablebuild_command(), stack, profile, backup)
     _write_executable(path, text)
     typer.echo(f"installed {hook.value} hook: {path}")

@@ -22,12 +22,16 @@ from rich.progress import (
 from stablebuild.buildargs import arg_problem
 from stablebuild.cli import values
 from stablebuild.cli.app import (
+    EXIT_ENGINE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    Verbosity,
     app,
     err,
+    note,
     output_exit_code,
+    verbosity,
     write_outputs,
 )
 from stablebuild.errors import EngineUnavailable, UsageError
@@ -54,10 +58,12 @@ def parse_build_args(values: list[str]) -> dict[str, str]:
 
 
 class ProgressLines:
-    """Progress on stderr, one line per notable event: for CI logs and pipes."""
+    """Progress on stderr, one line per notable event: for CI logs and pipes; with `every`
+    (`-v`), one line for every event."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, every: bool = False) -> None:
         self.console = console
+        self.every = every
         self.started: dict[str, float] = {}
 
     def __call__(self, event: Event) -> None:
@@ -74,9 +80,12 @@ class ProgressLines:
             )
         elif event.kind == "build-done":
             self.console.print(f"{event.image}: build {event.message} ({elapsed:.1f} s)")
-        elif event.kind in _PHASES or event.kind == "checks-done":
+        elif event.kind in _PHASES or event.kind in ("checks-done", "stack"):
             text = _PHASES.get(event.kind, event.message)
             self.console.print(f"{event.image}: {text}", markup=False)
+        elif self.every:
+            text = f"{event.kind} {event.message}".strip()
+            self.console.print(f"{event.image}: {text} ({elapsed:.1f} s)", markup=False)
 
 
 _PHASES = {"probe-start": "probing", "run-start": "starting a trial container"}
@@ -122,6 +131,8 @@ class ProgressBars:
             self.progress.stop_task(task)
         elif event.kind in _PHASES:
             self.progress.update(task, description=_PHASES[event.kind])
+        elif event.kind == "stack":
+            self.progress.update(task, description=event.message[:60])
 
 
 @app.command("validate")
@@ -183,10 +194,38 @@ def validate_cmd(
             help="PEM bundle trusted by builder stages (not the final image).",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    no_stack: Annotated[
+        bool, typer.Option("--no-stack", help="Skip the manifest's stack phase (compose).")
+    ] = False,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            callback=values.name,
+            help="Record the run here: postgresql://USER@HOST:PORT/DB, a SQLite PATH or off "
+            "(default: $STABLEBUILD_HISTORY, the manifest's history:, .stablebuild/).",
+        ),
+    ] = None,
+    history_required: Annotated[
+        bool, typer.Option(help="Exit 3 when the run cannot be recorded.")
+    ] = False,
+    max_regression: Annotated[
+        str | None,
+        typer.Option(
+            callback=values.name,
+            help="Fail images that regressed against their last passing runs, e.g. "
+            "size=10%,build=25%,start=50%.",
+        ),
+    ] = None,
+    baseline_ref: Annotated[
+        str | None,
+        typer.Option(
+            callback=values.name, help="Compare with the runs at this git ref, not the branch."
+        ),
+    ] = None,
 ) -> None:
     """Build every image of the stack, check each from the inside, and report what was seen."""
     # NOTE: imported here: a cached re-validate is a pre-push hook, and start-up is its cost.
+    from stablebuild.cli.history import finish_validate, validate_history
     from stablebuild.engine import connect
     from stablebuild.manifest.load import find_manifest, load_manifest
     from stablebuild.validate import ValidateOptions, validate
@@ -222,28 +261,42 @@ def validate_cmd(
         build_timeout=build_timeout,
         extra_args=parse_build_args(build_arg or []),
         ca_bundle=ca_bundle,
+        stack=not no_stack,
+    )
+    recorder = validate_history(
+        stack,
+        location=history,
+        required=history_required,
+        max_regression=max_regression,
+        baseline_ref=baseline_ref,
+        extra_args=options.extra_args,
     )
     engine = connect()
     holder: list[Validation] = []
-    bars = ProgressBars(err) if err.is_terminal and not quiet else None
-    observer: Observer = bars or (ignore if quiet else ProgressLines(err))
+    level = verbosity()  # -q: no progress; -v: a line per event, even on a terminal
+    bars = ProgressBars(err) if err.is_terminal and level is Verbosity.NORMAL else None
+    lines = ProgressLines(err, every=level is Verbosity.VERBOSE)
+    observer: Observer = bars or (ignore if level is Verbosity.QUIET else lines)
     try:
         with bars or contextlib.nullcontext():
             report = validate(engine, stack, options, observer, on_start=holder.append)
     except KeyboardInterrupt:
         if holder:  # a file that cannot be written is named; the exit code stays 130
             _emit(holder[0].report, fmt, outputs)
+            finish_validate(recorder, holder[0].report, EXIT_INTERRUPTED)
         err.print("interrupted: partial report written, marked incomplete", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except EngineUnavailable:
         if holder:  # what finished before the engine went away is still worth keeping
             _emit(holder[0].report, fmt, outputs)
+            finish_validate(recorder, holder[0].report, EXIT_ENGINE)
         raise
     if changed and not report.images:
-        err.print("nothing changed since the last passing run: nothing to validate", markup=False)
+        note("nothing changed since the last passing run: nothing to validate")
         return
+    recorder.judge(report)  # regression checks, in every report format
     written = _emit(report, fmt, outputs)
-    code = EXIT_OK if report.ok else EXIT_FAILED
+    code = finish_validate(recorder, report, EXIT_OK if report.ok else EXIT_FAILED)
     if code or not written:
         raise typer.Exit(code if written else output_exit_code(code))
 

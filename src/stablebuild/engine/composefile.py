@@ -3,8 +3,9 @@
 Pure functions over the model `compose config` prints (v1 and v2 print the same shapes, with
 small differences handled here). The run's file is that model with: the validated images by id
 (never built), supporting services built under a tag of the run, no fixed host ports (each
-published port goes to 127.0.0.1 on an ephemeral one), no fixed container names, and the run
-label on every container, network and volume the project creates.
+published port goes to 127.0.0.1 on an ephemeral one), no fixed container names, CPU limits no
+higher than the engine's CPUs, and the run label on every container, network and volume the
+project creates.
 
 NOTE: a generated file replaces the user's files rather than overriding them: compose v1 merges
 `ports` lists, so no override could take a fixed `8000:8000` away, and two runs (or a developer's
@@ -93,13 +94,15 @@ def run_file(
     publish: Mapping[str, Iterable[int]] | None = None,
     waited: Iterable[str] = (),
     wait_seconds: float = 120.0,
+    max_cpus: float | None = None,
 ) -> dict[str, Any]:
     """The run's compose model (see the module docstring).
 
     `images`: service -> image id to run. `build_tags`: service -> the tag compose builds it
     under. `publish`: service -> more container ports to publish (those smoke steps talk to).
     `waited`: services whose health is waited on, up to `wait_seconds` (their checks run
-    eagerly).
+    eagerly). `max_cpus`: the engine's CPU count; higher CPU limits are lowered to it
+    (`cpu_limits` says which), since the engine refuses to create such a container at all.
     """
     model = copy.deepcopy(dict(config))
     model.pop("name", None)  # v2 prints it; the project name is given on the command line
@@ -122,6 +125,9 @@ def run_file(
         _publish(service, [Port(str(p)) for p in publish.get(name, ())])
         if name in eager:
             _eager(service, wait_seconds)
+        if max_cpus is not None:
+            for holder, key, _ in _cpu_limits(service, max_cpus):
+                holder[key] = _cpus_text(max_cpus)
     for section in ("networks", "volumes"):
         entries = model.get(section) or {}
         for key, value in list(entries.items()):
@@ -132,6 +138,36 @@ def run_file(
         if entries:
             model[section] = entries
     return model
+
+
+def cpu_limits(config: Mapping[str, Any], max_cpus: float) -> list[str]:
+    """The CPU limits above what the engine has, as `service cpus N` (what `run_file` lowers)."""
+    notes = []
+    for name, service in (config.get("services") or {}).items():
+        for _, _, value in _cpu_limits(service or {}, max_cpus):
+            notes.append(f"{name} cpus {value:g}")
+    return notes
+
+
+def _cpu_limits(service: Mapping[str, Any], max_cpus: float) -> list[tuple[Any, str, float]]:
+    """(holder, key, value) of each CPU limit in `service` above `max_cpus`: the service's own
+    `cpus`, and `deploy.resources.limits.cpus` (which compose v1 1.27+ and v2 both apply)."""
+    deploy = service.get("deploy") or {}
+    limits = (deploy.get("resources") or {}).get("limits") or {}
+    found = []
+    for holder, key in ((service, "cpus"), (limits, "cpus")):
+        raw = holder.get(key)
+        try:
+            value = float(raw) if raw is not None else None
+        except (TypeError, ValueError):
+            value = None
+        if value is not None and value > max_cpus:
+            found.append((holder, key, value))
+    return found
+
+
+def _cpus_text(cpus: float) -> str:
+    return f"{cpus:g}"
 
 
 def _publish(service: dict[str, Any], extra: list[Port]) -> None:
@@ -179,4 +215,12 @@ def _as_mapping(value: Any) -> dict[str, Any]:
     return {}
 
 
-__all__ = ["LOOPBACK", "Port", "ports_of", "project_name", "run_file", "unrunnable"]
+__all__ = [
+    "LOOPBACK",
+    "Port",
+    "cpu_limits",
+    "ports_of",
+    "project_name",
+    "run_file",
+    "unrunnable",
+]

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+from stablebuild import config
 from stablebuild.atomic import kind_of
 from stablebuild.buildargs import arg_problem
 from stablebuild.errors import Problem
@@ -30,6 +33,7 @@ from stablebuild.manifest.model import (
 from stablebuild.manifest.nodes import Node
 from stablebuild.manifest.profiles import Layout
 from stablebuild.manifest.schema import (
+    FAIL_ON,
     HADOLINT_SEVERITIES,
     PYTHON_MATCHES,
     Choice,
@@ -93,6 +97,7 @@ class ManifestBuilder:
             profile=profile,
             version=Whole().read(top.get("version")) or 1,
             stack=StackReader(self, layout.images).read(top.get("stack")),
+            history=self._history(top.get("history")),
         )
 
     # -- top level ---------------------------------------------------------------------------
@@ -123,6 +128,23 @@ class ManifestBuilder:
             return None, ""
         return text, Path(self.file).name
 
+    def _history(self, node: Node | None) -> str | None:
+        """`history:` a postgresql:// URL without a password, `off`, or a SQLite file inside
+        the stack folder (`sqlite:PATH` or PATH): a manifest never writes elsewhere."""
+        text = Text().read(node)
+        if node is None or text is None:
+            return None
+        if text.startswith(("postgresql://", "postgres://")):
+            if re.match(r"[a-z]+://[^/@]*:[^/@]*@", text) or "password=" in text.lower():
+                self._report(node, "holds a password, which would be committed with the manifest; "
+                             "let libpq find it (PGPASSWORD or ~/.pgpass)")  # fmt: skip
+        elif text != "off":
+            path = text.removeprefix("sqlite:")
+            if "://" in text or not path or Path(path).is_absolute() or ".." in Path(path).parts:
+                self._report(node, "must be postgresql://USER@HOST:PORT/DB, off, or a SQLite "
+                             "file inside the stack folder (sqlite:PATH)")  # fmt: skip
+        return text
+
     def _audit(self, node: Node | None) -> AuditSpec:
         entries = node.entries if node is not None else {}
         default = AuditSpec()
@@ -139,7 +161,49 @@ class ManifestBuilder:
             hadolint=_flag(entries.get("hadolint"), default.hadolint),
             hadolint_severity=Choice(HADOLINT_SEVERITIES).read(entries.get("hadolint_severity"))
             or default.hadolint_severity,
+            **self._adoption(entries),
         )
+
+    def _adoption(self, entries: dict[str, Node]) -> dict[str, Any]:
+        """`audit:` rules, fail_on, baseline and index URLs (stablebuild.config merges them)."""
+        levels: dict[str, str] = {}
+        rules_node = entries.get("rules")
+        if rules_node is not None and TextMap().read(rules_node) is not None:
+            for rule, value in rules_node.entries.items():
+                level = Text().convert(value).lower()
+                problem = config.rule_problem(rule.upper()) or config.level_problem(level)
+                self._check(value, problem)
+                levels[rule.upper()] = level
+        urls = []
+        for text, item in [
+            *self._texts(entries.get("index_url"), TextOrList()),
+            *self._texts(entries.get("extra_index_urls"), TextList()),
+        ]:
+            self._check(item, config.committed_url_problem(text))
+            urls.append(text.rstrip("/"))
+        index = Text().read(entries.get("index_url"))
+        return {
+            "rules": tuple(sorted(levels.items())),
+            "fail_on": Choice(FAIL_ON).read(entries.get("fail_on")),
+            "baseline": self._inside(entries.get("baseline")),
+            "index_url": urls[0] if index is not None else None,
+            "extra_index_urls": tuple(urls[1:] if index is not None else urls),
+        }
+
+    def _inside(self, node: Node | None) -> Path | None:
+        """A path inside the manifest's folder that need not exist yet (a file to write)."""
+        text = Text().read(node)
+        if node is None or text is None:
+            return None
+        problem = name_problem(text)
+        if problem is not None:
+            self._report(node, f"{_shown(text)}: {problem}")
+            return None
+        path = (self.root / text).resolve()
+        if not is_inside(path, self.root):
+            self._report(node, self._outside(text, path))
+            return None
+        return path
 
     # -- images ------------------------------------------------------------------------------
 

@@ -73,9 +73,14 @@ class AuditSpec:
     exact_pins: bool = True  # requirements named by the manifest must be `==` pins
     platforms: tuple[str, ...] = ()  # wheel-coverage targets; empty: told from each base image
     python_versions: tuple[str, ...] = ()  # more targets besides `python`
-    vuln_db: Path | None = None  # local vulnerability database (safety's open format)
+    vuln_db: Path | None = None  # OSV folder or zip, or safety-db's insecure_full.json
     hadolint: bool = True  # run hadolint when installed
     hadolint_severity: str = "warning"  # the most severe a hadolint finding can be
+    rules: tuple[tuple[str, str], ...] = ()  # (rule id, off | info | warning | error)
+    fail_on: str | None = None  # error | warning | never; None: not set here
+    baseline: Path | None = None  # known findings (may not exist yet: --write-baseline)
+    index_url: str | None = None  # the package index; None: not set here
+    extra_index_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,3 +150,4 @@ class Manifest:
     profile: str | None = None
     version: int = 1
     stack: StackSpec | None = None  # the stack phase of validate, when the manifest has one
+    history: str | None = None  # where runs are recorded: a URL, sqlite:PATH or off

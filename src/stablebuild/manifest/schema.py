@@ -327,6 +327,7 @@ STACK = Section(
         "smoke": Items(SMOKE_STEP),
     }
 )
+FAIL_ON = ("error", "warning", "never")  # as stablebuild.config.FAIL_ON
 # The most severe a hadolint finding can be; "error" keeps hadolint's own levels.
 HADOLINT_SEVERITIES = ("error", "warning", "info")
 AUDIT = Section(
@@ -338,6 +339,12 @@ AUDIT = Section(
         "vuln_db": Text(),
         "hadolint": Flag(),
         "hadolint_severity": Choice(HADOLINT_SEVERITIES),
+        # Adoption on an existing repository (docs/configuration.md).
+        "rules": TextMap(),
+        "fail_on": Choice(FAIL_ON),
+        "baseline": Text(),
+        "index_url": Text(),
+        "extra_index_urls": TextList(),
     }
 )
 PYTHON_MATCHES = ("minor", "patch")
@@ -368,5 +375,6 @@ MANIFEST = Section(
         "profiles": NamedMap(PROFILE),
         # Not in profiles: a mark only ever adds, so no layer may replace the list.
         "secret_args": TextList(),
+        "history": Text(),  # the build history store (docs/history.md)
     }
 )

@@ -110,14 +110,14 @@ class StackReader:
 
     def _mapped(self, node: Node) -> dict[str, str]:
         services_node = node.entries.get("services")
+        if services_node is not None and TextMap().read(services_node) is None:
+            return {}  # the wrong shape, already reported
         if services_node is None or not services_node.entries:
             self._report(
                 services_node or node,
                 "`stack:` needs `services:`, each compose service that runs a manifest image "
                 "(e.g. {api: api})",
             )
-            return {}
-        if TextMap().read(services_node) is None:
             return {}
         mapped: dict[str, str] = {}
         for service, value in services_node.entries.items():

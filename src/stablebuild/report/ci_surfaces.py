@@ -62,7 +62,8 @@ def audit_commands(result: AuditResult) -> list[str]:
     """One workflow command per finding, errors first (GitHub shows 10 of each kind a step)."""
     from stablebuild.audit.format.places import located
 
-    entries = sorted(located(result)[1], key=lambda entry: ORDER[entry[0].severity.value])
+    active = [entry for entry in located(result)[1] if entry[0].active]  # not suppressed
+    entries = sorted(active, key=lambda entry: ORDER[entry[0].severity.value])
     return [
         workflow_command(
             f.severity.value,

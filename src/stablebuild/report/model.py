@@ -24,7 +24,7 @@ class CheckResult:
 
     id: str
     # python | imports | pins | ffmpeg | nvenc | user | packages | healthcheck | size |
-    # build_time | runtime | files
+    # build_time | runtime | files | stack (the stack phase: `Report.stack_phase`)
     family: str
     status: CheckStatus
     message: str
@@ -120,6 +120,20 @@ def redact_image(image: ImageReport, redactor: Redactor) -> ImageReport:
 
 
 @dataclass
+class StackReport:
+    """The stack phase: compose ran the validated images together (`stack.*` checks, in order)."""
+
+    project: str | None = None  # the compose project name the run used
+    compose: str | None = None  # the compose that ran it, e.g. "docker-compose 1.29.2"
+    seconds: float = 0.0
+    checks: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status in (CheckStatus.FAILED, CheckStatus.ERROR) for c in self.checks)
+
+
+@dataclass
 class Report:
     stack: str
     run_id: str
@@ -130,7 +144,9 @@ class Report:
     images: list[ImageReport] = field(default_factory=list)
     engine: dict[str, Any] = field(default_factory=dict)  # server version, runtimes...
     manifest: str | None = None  # the stablebuild.yml validated: where CI formats point failures
+    stack_phase: StackReport | None = None  # None: the manifest has no `stack:` section
 
     @property
     def ok(self) -> bool:
-        return self.complete and bool(self.images) and all(i.ok for i in self.images)
+        stack_ok = self.stack_phase is None or self.stack_phase.ok
+        return self.complete and bool(self.images) and all(i.ok for i in self.images) and stack_ok

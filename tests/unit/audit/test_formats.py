@@ -32,8 +32,17 @@ EMPTY = AuditResult(Path("/repo"), (), 3, 0.01)
 def test_json_schema_1() -> None:
     data = json.loads(formatter(AuditFormat.JSON).format(RESULT))
     assert data["schema"] == 1 and data["root"] == "/repo"
-    assert data["summary"] == {"error": 2, "warning": 2, "info": 1, "total": 5}
+    assert data["summary"] == {
+        "error": 2,
+        "warning": 2,
+        "info": 1,
+        "suppressed": 0,
+        "baseline": 0,
+        "total": 5,
+    }
     assert data["errors"] == {"ci": "ValueError: boom"}
+    fingerprint = data["findings"][1].pop("fingerprint")
+    assert re.fullmatch(r"[0-9a-f]{32}:1", fingerprint)
     assert data["findings"][1] == {
         "rule": "SB401",
         "severity": "error",
@@ -41,6 +50,8 @@ def test_json_schema_1() -> None:
         "line": 18,
         "message": "FROM uses ${X} | y",
         "hint": "declare it",
+        "state": "active",
+        "justification": "",
     }
 
 
@@ -148,8 +159,8 @@ def test_rules_are_described_and_link_to_real_anchors(repo: Path) -> None:
 
 
 def github_anchors(page: Path) -> set[str]:
-    """The anchors GitHub gives the headings of a Markdown page."""
-    anchors = set()
+    """The anchors GitHub gives the headings of a Markdown page, and its `<a id>` anchors."""
+    anchors = set(re.findall(r'<a id="([^"]+)"></a>', page.read_text(encoding="utf-8")))
     for line in page.read_text(encoding="utf-8").splitlines():
         if match := re.match(r"#{1,6} (.+)", line):
             slug = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-")

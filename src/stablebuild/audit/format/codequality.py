@@ -3,6 +3,8 @@
 GitLab requires description, check_name, fingerprint (unique in the report), severity,
 location.path (relative to the repository root) and location.lines.begin. A finding about the
 run itself (no file: SB000, SB701) has no place in the widget and stays in the job log.
+Code Quality has no notion of a suppression: suppressed findings are left out, baseline ones
+are `info` with "(in the baseline)", so the widget's new issues are the ones that fail.
 """
 
 from __future__ import annotations
@@ -10,25 +12,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stablebuild.audit.finding import Severity
+from stablebuild.audit.finding import Severity, State
 from stablebuild.audit.format.interface import AuditFormatter
 from stablebuild.audit.format.places import located
 from stablebuild.audit.runner import AuditResult
 from stablebuild.report.format.codequality import issue
-from stablebuild.report.format.source import Fingerprints
 
 SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
 
 
 def issues(result: AuditResult) -> list[dict[str, Any]]:
-    fingerprint = Fingerprints()
     out: list[dict[str, Any]] = []
-    for finding, where in located(result)[1]:
-        if where is None:
+    for (finding, where), key in zip(located(result)[1], result.fingerprints(), strict=True):
+        if where is None or finding.state is State.SUPPRESSED:
             continue
         text = finding.message + (f" Fix: {finding.hint}" if finding.hint else "")
-        key = fingerprint(finding.rule, where, finding.message)
-        out.append(issue(finding.rule, text, SEVERITY[finding.severity], where, key))
+        severity = SEVERITY[finding.severity]
+        if finding.state is State.BASELINE:
+            text, severity = f"{text} (in the baseline)", "info"
+        out.append(issue(finding.rule, text, severity, where, key))
     return out
 
 

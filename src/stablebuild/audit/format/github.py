@@ -1,6 +1,7 @@
 """One line per finding, `path:line: severity rule message`: what problem matchers (GitHub's
 `ci/github/stablebuild-matcher.json`), editors and other CIs parse. Paths are relative to the
-repository root; a finding about the run itself starts with `stablebuild:` instead."""
+repository root; a finding about the run itself starts with `stablebuild:` instead. Only active
+findings: a suppressed or baseline one is no problem to annotate (`--format json` lists them)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ class GithubFormat(AuditFormatter):
     def format(self, result: AuditResult) -> str:
         lines = []
         for finding, where in located(result)[1]:
+            if not finding.active:
+                continue
             message = finding.message + (f" (fix: {finding.hint})" if finding.hint else "")
             lines.append(line(where, finding.severity.value, finding.rule, message))
         return "".join(f"{text}\n" for text in lines)

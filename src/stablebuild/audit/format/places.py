@@ -5,24 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from stablebuild.audit.finding import Finding
+from stablebuild.audit.fingerprint import place
 from stablebuild.audit.runner import AuditResult
-from stablebuild.report.format.source import Place, line_text, repo_path, work_tree_root
-
-
-def place(finding: Finding, root: Path, tree: Path) -> Place | None:
-    """`finding` in the work tree `tree` (line 1 when the rule has no line); None for a finding
-    about the run itself (no file: SB000, SB701)."""
-    if not finding.file:
-        return None
-    path = root / finding.file
-    text = line_text(path, finding.line) if finding.line else ""
-    return Place(repo_path(tree, path), finding.line or 1, text)
+from stablebuild.report.format.source import Place
 
 
 def located(result: AuditResult) -> tuple[Path, list[tuple[Finding, Place | None]]]:
-    """The work tree root, and every finding with its place, in the result's order."""
-    tree = work_tree_root(result.root)
-    return tree, [(f, place(f, result.root, tree)) for f in result.findings]
+    """The work tree root, and every finding (whatever its state) with its place, in the
+    result's order."""
+    tree, where = result.places()
+    return tree, list(zip(result.findings, where, strict=True))
 
 
 __all__ = ["located", "place"]

@@ -1,5 +1,8 @@
 """The terminal listing (rich): one line per finding (location, severity, rule, message), its
-fix indented below, then a summary line. Reads well at any width, like a compiler's output."""
+fix indented below, then a summary line. Reads well at any width, like a compiler's output.
+
+Suppressed and baseline findings are counted in the summary, not listed (`--format json` lists
+them); baseline entries nothing matches any more are listed, so the file can shrink."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import io
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
+from stablebuild.audit.format.adoption import fixed_note, note
 from stablebuild.audit.format.interface import AuditFormatter
 from stablebuild.audit.runner import AuditResult
 
@@ -17,14 +21,13 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 def renderable(result: AuditResult) -> RenderableType:
     counts = result.counts()
     parts = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
+    known = f" ({note(result)})" if note(result) else ""
     summary = Text(
-        f"{parts or 'no findings'} · {result.files_scanned} files · {result.seconds:.2f} s",
+        f"{parts or 'no findings'}{known} · {result.files_scanned} files · {result.seconds:.2f} s",
         style="bold",
     )
-    if not result.findings:
-        return summary
     lines: list[RenderableType] = []
-    for f in result.findings:
+    for f in result.active:
         line = Text()
         line.append(f.location or "(project)", style="bold")
         line.append("  ")
@@ -34,7 +37,12 @@ def renderable(result: AuditResult) -> RenderableType:
         lines.append(line)
         if f.hint:
             lines.append(Text(f"    fix: {f.hint}", style="dim"))
-    return Group(*lines, Text(), summary)
+    if fixed_note(result):
+        lines.append(Text(fixed_note(result), style="cyan"))
+        for entry in result.fixed:
+            where = entry.file or "(project)"
+            lines.append(Text(f"    fixed: {where}  {entry.rule}  {entry.message}", style="dim"))
+    return Group(*lines, Text(), summary) if lines else summary
 
 
 class TableFormat(AuditFormatter):

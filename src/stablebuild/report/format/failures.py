@@ -75,6 +75,12 @@ def failures(report: Report) -> tuple[Path, list[Failure]]:
                 out.append(
                     Failure(image.name, rule, check.id, check.status.value, clean(message), place)
                 )
+    stack = report.stack_phase.checks if report.stack_phase is not None else []
+    for check in stack:
+        if check.status in (CheckStatus.FAILED, CheckStatus.ERROR):
+            place = locator.stack_place(check.id)
+            status, message = check.status.value, clean(check.message)
+            out.append(Failure("stack", rule_id("stack"), check.id, status, message, place))
     return locator.tree, out
 
 
@@ -109,6 +115,34 @@ class Locator:
     def top_key(self, key: str) -> Place | None:
         node = self.top.get(key)
         return self._node_place(node.file, node.line) if node is not None else None
+
+    def stack_place(self, check_id: str) -> Place:
+        """A stack check's entry in `stack:`: the compose files (up), the service waited on,
+        the smoke step; else the `stack:` key itself."""
+        node = self.top.get("stack")
+        if node is None:
+            return Place(self.manifest_path, 1, line_text(self.path, 1))
+        entries = node.entries
+        kind, _, name = check_id.removeprefix("stack.").partition(".")
+        target: Node | None = None
+        if kind == "up":
+            target = entries.get("compose")
+        elif kind == "healthy":
+            wait = entries.get("wait")
+            healthy = wait.entries.get("healthy") if wait is not None else None
+            items = healthy.items if healthy is not None else []
+            mapped = entries.get("services")
+            target = (
+                next((item for item in items if item.text == name), None)
+                or (mapped.entries.get(name) if mapped is not None else None)
+                or wait
+            )
+        elif kind == "smoke" and name.isdigit():
+            smoke = entries.get("smoke")
+            steps = smoke.items if smoke is not None else []
+            target = steps[int(name) - 1] if 0 < int(name) <= len(steps) else smoke
+        target = target or node
+        return self._node_place(target.file, target.line)
 
     def image_place(self, image: str) -> Place:
         node = self.images.get(image)

@@ -13,6 +13,7 @@ from stablebuild.report.model import (
     CheckResult,
     ImageReport,
     Report,
+    StackReport,
 )
 
 LOG_TAIL_LINES = 50
@@ -26,6 +27,18 @@ def check_dict(check: CheckResult) -> dict[str, Any]:
         "message": check.message,
         "value": check.value,
         "expected": check.expected,
+    }
+
+
+def _stack(stack: StackReport | None) -> dict[str, Any] | None:
+    if stack is None:
+        return None
+    return {
+        "ok": stack.ok,
+        "project": stack.project,
+        "compose": stack.compose,
+        "seconds": round(stack.seconds, 3),
+        "checks": [check_dict(c) for c in stack.checks],
     }
 
 
@@ -51,6 +64,7 @@ class JsonFormat(ReportFormatter):
             "profile": report.profile,
             "engine": report.engine,
             "images": [self._image(image) for image in report.images],
+            "stack_phase": _stack(report.stack_phase),
             "summary": counts(report),
         }
 

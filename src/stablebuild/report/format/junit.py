@@ -69,6 +69,34 @@ def _build_case(suite: ET.Element, classname: str, image: ImageReport) -> str | 
     return None
 
 
+def _stack_suite(root: ET.Element, report: Report, totals: dict[str, int]) -> float:
+    """The stack phase as one more `<testsuite name="stack">`; returns its time."""
+    stack = report.stack_phase
+    assert stack is not None
+    suite = ET.SubElement(root, "testsuite", name="stack")
+    props = ET.SubElement(suite, "properties")
+    for key, value in (
+        ("run_id", report.run_id),
+        ("complete", str(report.complete).lower()),
+        ("project", stack.project or ""),
+        ("compose", stack.compose or ""),
+    ):
+        ET.SubElement(props, "property", name=key, value=value)
+    for check in stack.checks:
+        _check_case(suite, f"{report.stack}.stack", check)
+    n = {
+        "tests": len(stack.checks),
+        "failures": sum(c.status is CheckStatus.FAILED for c in stack.checks),
+        "errors": sum(c.status is CheckStatus.ERROR for c in stack.checks),
+        "skipped": sum(c.status is CheckStatus.SKIPPED for c in stack.checks),
+    }
+    for key, count in n.items():
+        suite.set(key, str(count))
+        totals[key] += count
+    suite.set("time", f"{stack.seconds:.3f}")
+    return stack.seconds
+
+
 class JunitFormat(ReportFormatter):
     def format(self, report: Report) -> str:
         root = ET.Element("testsuites", name=f"stablebuild: {report.stack}")
@@ -101,6 +129,8 @@ class JunitFormat(ReportFormatter):
                 totals[key] += count
             suite.set("time", f"{image.build.seconds:.3f}")
             time += image.build.seconds
+        if report.stack_phase is not None:
+            time += _stack_suite(root, report, totals)
         for key, count in totals.items():
             if key != "skipped":  # junit-10.xsd has no `skipped` on <testsuites>
                 root.set(key, str(count))

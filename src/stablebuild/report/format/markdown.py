@@ -13,9 +13,10 @@ from stablebuild.report.format.summary import (
     log_tail,
     not_passed,
     overall_status,
+    stack_heading,
     verdict,
 )
-from stablebuild.report.model import CheckStatus, ImageReport, Report
+from stablebuild.report.model import CheckStatus, ImageReport, Report, StackReport
 
 EMOJI = {
     Cell.PASSED: "✅",
@@ -64,8 +65,20 @@ class MarkdownFormat(ReportFormatter):
         out += ["", f"**{_cell_text(verdict(report))}**", ""]
         for image in report.images:
             out += self._details(image)
+        if report.stack_phase is not None:
+            out += self._stack(report.stack_phase)
         out.append(f"<sub>run `{report.run_id}` · started {report.started_at}</sub>")
         return "\n".join(out) + "\n"
+
+    def _stack(self, stack: StackReport) -> list[str]:
+        """Every stack check in the order they ran; what did not pass with its details."""
+        out = [f"**{_cell_text(stack_heading(stack))}**", ""]
+        for check in stack.checks:
+            first, *rest = check.message.splitlines() or [""]
+            out.append(f"- {STATUS_EMOJI[check.status]} `{check.id}` — {_cell_text(first)}")
+            if rest and check.status is not CheckStatus.PASSED:
+                out += ["", *("  " + line for line in _code_block(rest)), ""]
+        return [*out, ""]
 
     def _details(self, image: ImageReport) -> list[str]:
         bad = not_passed(image)

@@ -52,6 +52,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "layers": ("ImageLayers", "The image's layers could not be read"),
     "runtime": ("TrialRun", "A trial container did not start, or did not become healthy"),
     "files": ("ImageFile", "A path the manifest names does not exist in the image"),
+    "stack": (
+        "StackPhase",
+        "The stack did not come up, a service did not become healthy, a smoke step failed, "
+        "or the teardown left something behind",
+    ),
 }
 
 

@@ -11,6 +11,7 @@ from stablebuild.report.model import (
     CheckStatus,
     ImageReport,
     Report,
+    StackReport,
 )
 
 # Matrix columns after "build", and the check families each one sums up.
@@ -105,9 +106,28 @@ def cells(image: ImageReport, columns: list[str]) -> list[Cell]:
     return row
 
 
+def all_checks(report: Report) -> list[CheckResult]:
+    """Every check of the run: each image's, then the stack phase's."""
+    stack = report.stack_phase.checks if report.stack_phase is not None else []
+    return [c for i in report.images for c in i.checks] + stack
+
+
+def stack_status(report: Report) -> str | None:
+    """passed | failed | skipped for the stack phase; None when the manifest has none."""
+    stack = report.stack_phase
+    if stack is None:
+        return None
+    if not stack.ok:
+        return "failed"
+    if not stack.checks or all(c.status is CheckStatus.SKIPPED for c in stack.checks):
+        return "skipped"
+    return "passed"
+
+
 def counts(report: Report) -> dict[str, int]:
-    """Checks by status, plus images and failed builds: the JSON `summary`."""
-    by_status = Counter(c.status.value for i in report.images for c in i.checks)
+    """Checks by status (the stack phase's too), plus images and failed builds: the JSON
+    `summary`."""
+    by_status = Counter(c.status.value for c in all_checks(report))
     summary = {status.value: by_status.get(status.value, 0) for status in CheckStatus}
     summary["images"] = len(report.images)
     summary["builds_failed"] = sum(
@@ -139,11 +159,27 @@ def verdict(report: Report) -> str:
         return f"INCOMPLETE: the run was interrupted; partial results for {images} ({tally})"
     if not report.images:
         return "FAILED: no image was validated"
+    stack = stack_status(report)
+    ran = f", stack phase {stack}" if stack is not None else ""
     if report.ok:
-        return f"PASSED: {images} built and checked ({tally})"
+        return f"PASSED: {images} built and checked{ran} ({tally})"
     bad = sum(1 for i in report.images if not i.ok)
+    if not bad and stack == "failed":
+        return f"FAILED: {images} passed, the stack phase failed ({tally})"
     builds = f"{_count(n['builds_failed'], 'build')} failed, " if n["builds_failed"] else ""
     return f"FAILED: {bad} of {images} failed ({builds}{tally})"
+
+
+def stack_heading(stack: StackReport) -> str:
+    """One line on how the stack phase ran: project, compose, time."""
+    parts = ["stack phase"]
+    if stack.project:
+        parts.append(f"compose project {stack.project}")
+    if stack.compose:
+        parts.append(stack.compose)
+    if stack.seconds:
+        parts.append(f"{stack.seconds:.1f} s")
+    return " · ".join(parts)
 
 
 def log_tail(image: ImageReport, lines: int = 50) -> list[str]:

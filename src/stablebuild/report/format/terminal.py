@@ -20,9 +20,10 @@ from stablebuild.report.format.summary import (
     log_tail,
     not_passed,
     overall_status,
+    stack_heading,
     verdict,
 )
-from stablebuild.report.model import CheckStatus, ImageReport, Report
+from stablebuild.report.model import CheckStatus, ImageReport, Report, StackReport
 
 STYLES = {
     Cell.PASSED: "green",
@@ -65,6 +66,8 @@ class TerminalFormat(ReportFormatter):
         console.print(f"[dim]{LEGEND}[/]")
         for image in report.images:
             self._details(image, console)
+        if report.stack_phase is not None:
+            self._stack(report.stack_phase, console)
         console.print(f"[{VERDICT_STYLE[status]}]{escape(verdict(report))}[/]")
 
     def _matrix(self, report: Report) -> Table:
@@ -90,6 +93,21 @@ class TerminalFormat(ReportFormatter):
                 row.append(f"[{STYLES[cell]}]{text}[/]" if STYLES[cell] else text)
             table.add_row(*row)
         return table
+
+    def _stack(self, stack: StackReport, console: Console) -> None:
+        """Every stack check, in the order they ran; details under those that did not pass."""
+        console.print(f"[bold]{escape(stack_heading(stack))}[/]")
+        for check in stack.checks:
+            cell = STATUS_CELL[check.status]
+            first, *rest = check.message.splitlines() or [""]
+            console.print(
+                f"  [{STYLES[cell]}]{SYMBOLS[cell]}[/] {escape(check.id)} "
+                f"[dim]{check.status.value}[/]: {escape(first)}",
+                soft_wrap=True,
+            )
+            if check.status is not CheckStatus.PASSED:
+                for line in rest:
+                    console.print(f"      [dim]{escape(line)}[/]", soft_wrap=True)
 
     def _details(self, image: ImageReport, console: Console) -> None:
         build = image.build

@@ -1,0 +1,338 @@
+"""`stablebuild history` and `stablebuild report`, and the history's part in `validate` and
+`audit`: regression gates before the reports are written, the run recorded after."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from stablebuild.cli import values
+from stablebuild.cli.app import EXIT_ENGINE, EXIT_USAGE, app, err, report_error
+from stablebuild.errors import UsageError
+from stablebuild.history.formats import HistoryFormat
+
+if TYPE_CHECKING:
+    from stablebuild.history.interface import HistoryError, HistoryStore, RunRecord
+    from stablebuild.history.location import Location
+    from stablebuild.history.session import HistorySession
+    from stablebuild.manifest.model import Manifest
+    from stablebuild.report.model import Report
+
+DEFAULT_LAST = 20
+REPORT_LAST = 200
+DETAILED_RUNS = 30  # the HTML report's newest runs, read with their logs and check messages
+
+
+def _fail(exc: HistoryError) -> NoReturn:
+    """One line and the hint; exit 3 for a store that cannot be reached, else 2."""
+    from stablebuild.history.interface import HistoryUnavailable
+
+    report_error(exc)
+    raise typer.Exit(EXIT_ENGINE if isinstance(exc, HistoryUnavailable) else EXIT_USAGE)
+
+
+# --- inside validate and audit ------------------------------------------------------------
+
+
+def _printer(required: bool) -> Any:
+    def warn(message: str, hint: str) -> None:
+        err.print(f"{'error' if required else 'warning'}: {message}", markup=False)
+        if hint:
+            err.print(f"hint: {hint}", markup=False)
+
+    return warn
+
+
+def validate_history(
+    manifest: Manifest,
+    *,
+    location: str | None,
+    required: bool,
+    max_regression: str | None,
+    baseline_ref: str | None,
+    extra_args: Mapping[str, str],
+) -> HistorySession:
+    """The history of this validate, checked before any build: a bad value is exit 2, and a
+    required store that cannot be reached is exit 3 at once."""
+    from stablebuild.history.interface import HistoryError
+    from stablebuild.history.location import resolve_location
+    from stablebuild.history.regression import parse_limits
+    from stablebuild.history.session import HistorySession, run_redactor
+
+    limits = parse_limits(max_regression) if max_regression is not None else None
+    if baseline_ref is not None and limits is None:
+        raise UsageError("--baseline-ref needs --max-regression", "e.g. --max-regression size=10%")
+    where = resolve_location(
+        location, os.environ, manifest.history, manifest.root, manifest_file=str(manifest.path)
+    )
+    session = HistorySession(
+        where,
+        manifest.root,
+        warn=_printer(required),
+        redactor=run_redactor(manifest, extra_args),
+        limits=limits,
+        baseline_ref=baseline_ref,
+        required=required,
+    )
+    try:
+        session.check_required()
+    except HistoryError as exc:
+        _fail_required(exc)
+    return session
+
+
+def _fail_required(exc: HistoryError) -> NoReturn:
+    report_error(exc)
+    err.print("hint: --history-required: nothing is built without the history", markup=False)
+    raise typer.Exit(EXIT_ENGINE)
+
+
+def finish_validate(session: HistorySession, report: Report, code: int) -> int:
+    """Record the finished (or partial) run; the exit code, 3 when a required store failed."""
+    recorded = session.finish(report)
+    if not recorded and session.required and code in (0, 1):
+        return EXIT_ENGINE
+    return code
+
+
+class AuditRecorder:
+    """Records one audit's finding counts; a store that cannot be used is a warning only."""
+
+    def __init__(self, session: HistorySession | None, stack: str, profile: str | None) -> None:
+        self.session = session
+        self.stack = stack
+        self.profile = profile
+
+    def finish_audit(self, findings: Iterable[object], *, seconds: float, failed: bool) -> None:
+        if self.session is None:
+            return
+        started = datetime.now(timezone.utc) - timedelta(seconds=seconds)
+        self.session.finish_audit(
+            self.stack,
+            findings,
+            started_at=started.isoformat(timespec="seconds"),
+            failed=failed,
+            profile=self.profile,
+        )
+
+
+def audit_history(
+    directory: Path, manifest: Manifest | None, location: str | None
+) -> AuditRecorder:
+    """Where the audit will be recorded; a bad --history (or environment value) is exit 2."""
+    from stablebuild.history.location import resolve_location
+    from stablebuild.history.session import HistorySession
+
+    root = manifest.root if manifest is not None else directory.resolve()
+    where = resolve_location(
+        location,
+        os.environ,
+        manifest.history if manifest is not None else None,
+        root,
+        manifest_file=str(manifest.path) if manifest is not None else "stablebuild.yml",
+    )
+    session = None if where.kind == "off" else HistorySession(where, root, warn=_printer(False))
+    name = manifest.name if manifest is not None else root.name
+    return AuditRecorder(session, name, manifest.profile if manifest is not None else None)
+
+
+# --- history and report -------------------------------------------------------------------
+
+
+def _since(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r}: not a date", "write YYYY-MM-DD or an ISO 8601 time"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _where(
+    directory: Path,
+    manifest_path: Path | None,
+    profile: str | None,
+    location: str | None,
+    stack: str | None,
+) -> tuple[str, Location, list[str]]:
+    """The stack's name, its history location and its images' order."""
+    from stablebuild.history.location import OFF, resolve_location
+    from stablebuild.manifest.load import find_manifest, load_manifest
+
+    path = manifest_path or find_manifest(directory)
+    if path is not None:
+        manifest = load_manifest(path, profile, inside=None if manifest_path else directory)
+        where = resolve_location(
+            location, os.environ, manifest.history, manifest.root, manifest_file=str(path)
+        )
+        name, order = stack or manifest.name, list(manifest.images)
+    elif stack is not None:
+        where = resolve_location(location, os.environ, None, directory.resolve())
+        name, order = stack, []
+    else:
+        raise UsageError(
+            f"no stablebuild.yml in {directory}",
+            "run in the stack's folder, pass --manifest PATH, or --stack NAME (with --history)",
+        )
+    if where.kind == OFF:
+        raise UsageError("the history is off (history: off)", "name a store with --history")
+    return name, where, order
+
+
+def _read(
+    where: Location, stack: str, last: int | None, since: str | None, branch: str | None,
+    profile: str | None, *, details: int = 0,
+) -> tuple[list[RunRecord], list[RunRecord]]:  # fmt: skip
+    """Validate runs and audits in the window; nothing at all when no file was ever written.
+
+    Runs are read without their log tails and check messages, except the newest `details`.
+    """
+    from stablebuild.history.interface import HistoryError, RunKind, RunQuery
+    from stablebuild.history.store import open_store
+
+    if where.kind == "sqlite" and where.path is not None and not os.path.lexists(where.path):
+        err.print(
+            f"no history at {where.where} yet: `stablebuild validate` records one", markup=False
+        )
+        return [], []
+    store: HistoryStore | None = None
+    query = RunQuery(stack, last=last, since=since, branch=branch, profile=profile, details=False)
+    try:
+        store = open_store(where, create=False)
+        runs = store.runs(query)
+        if details and runs:
+            newest = store.runs(replace(query, last=min(details, len(runs)), details=True))
+            detailed = {run.id: run for run in newest}
+            runs = [detailed.get(run.id, run) for run in runs]
+        audits = store.runs(replace(query, kind=RunKind.AUDIT))
+    except HistoryError as exc:
+        _fail(exc)
+    finally:
+        if store is not None:
+            store.close()
+    return runs, audits
+
+
+DirectoryArg = Annotated[
+    Path, typer.Argument(callback=values.existing_folder, help="The stack's folder.")
+]
+ManifestOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--manifest", "-m", callback=values.existing_file, help="Default: DIR/stablebuild.yml."
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(callback=values.name, help="Manifest profile; only runs made with it."),
+]
+HistoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--history",
+        callback=values.name,
+        help="The store: postgresql://USER@HOST:PORT/DB or a SQLite PATH (default: "
+        "$STABLEBUILD_HISTORY, the manifest's history:, DIR/.stablebuild/history.sqlite).",
+    ),
+]
+StackOpt = Annotated[
+    str | None,
+    typer.Option(callback=values.name, help="The stack's name (default: the manifest's)."),
+]
+BranchOpt = Annotated[
+    str | None, typer.Option(callback=values.name, help="Only runs on this git branch.")
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(callback=values.name, help="Only runs started on or after, e.g. 2026-11-01."),
+]
+
+
+@app.command("history")
+def history_cmd(
+    directory: DirectoryArg = Path("."),
+    manifest: ManifestOpt = None,
+    profile: ProfileOpt = None,
+    history: HistoryOpt = None,
+    stack: StackOpt = None,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            callback=values.at_least_one,
+            help=f"The newest N runs (default {DEFAULT_LAST}; all with --since).",
+        ),
+    ] = None,
+    since: SinceOpt = None,
+    branch: BranchOpt = None,
+    fmt: Annotated[
+        HistoryFormat, typer.Option("--format", "-f", help="Output format on stdout.")
+    ] = HistoryFormat.TERMINAL,
+) -> None:
+    """The KPI table of the recorded runs: success, build time, size, start time, health."""
+    from stablebuild.history.kpi import kpi_table
+    from stablebuild.history.tables import render, terminal
+
+    since_at = _since(since)
+    name, where, order = _where(directory, manifest, profile, history, stack)
+    window = last if last is not None else (None if since_at else DEFAULT_LAST)
+    runs, audits = _read(where, name, window, since_at, branch, profile)
+    table = kpi_table(name, runs, order, audits)
+    filters = {"last": window, "since": since_at, "branch": branch, "profile": profile}
+    if fmt is HistoryFormat.TERMINAL:
+        console = Console(highlight=False, emoji=False)
+        console.print(terminal(table, filters, console.width))
+    else:
+        typer.echo(render(table, fmt, filters), nl=False)
+
+
+@app.command("report")
+def report_cmd(
+    html: Annotated[
+        Path,
+        typer.Option("--html", help="The HTML file to write (one self-contained page)."),
+    ],
+    directory: DirectoryArg = Path("."),
+    manifest: ManifestOpt = None,
+    profile: ProfileOpt = None,
+    history: HistoryOpt = None,
+    stack: StackOpt = None,
+    last: Annotated[
+        int, typer.Option(callback=values.at_least_one, help="The newest N runs.")
+    ] = REPORT_LAST,
+    since: SinceOpt = None,
+    branch: BranchOpt = None,
+) -> None:
+    """An HTML build report from the history: latest matrix, failures, KPIs, trend charts."""
+    from stablebuild import atomic
+    from stablebuild.history.html import render_html
+    from stablebuild.outputs import target_problem
+    from stablebuild.paths import shown
+
+    problem = target_problem(html)  # before any work: a typo must not cost the query
+    if problem is not None:
+        raise UsageError(f"--html {shown(html)}: {problem}", "name a regular file in a folder")
+    since_at = _since(since)
+    name, where, order = _where(directory, manifest, profile, history, stack)
+    runs, audits = _read(where, name, last, since_at, branch, profile, details=DETAILED_RUNS)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    page = render_html(name, runs, audits=audits, order=order, generated_at=now)
+    try:
+        atomic.write_text(html, page)
+    except OSError as exc:
+        raise UsageError(f"--html {shown(html)}: {exc.strerror or exc}", "check the path") from None
+    err.print(
+        f"report written to {shown(html)} ({len(runs)} runs, {len(page) / 1024:.0f} KiB)",
+        markup=False,
+    )

@@ -1,0 +1,66 @@
+"""Where the sources stood: commit, branch and whether the tree was dirty, asked of `git`.
+
+Every question has a short timeout and any failure reads as "unknown": outside a checkout, with
+no git installed, or in a repository git refuses (another owner), the fields are None.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from stablebuild.history.interface import GitInfo
+
+TIMEOUT_S = 3.0
+# CI checkouts are often a detached HEAD; the job's own variables name the branch.
+_CI_BRANCH = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH")
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    # NOTE: GIT_OPTIONAL_LOCKS=0: `git status` must not take index.lock from under a user's
+    # own git command running at the same moment.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            env=env,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_info(folder: Path, environ: Mapping[str, str] | None = None) -> GitInfo:
+    """Commit, branch and dirtiness of the checkout `folder` is in (all None outside one)."""
+    environ = os.environ if environ is None else environ
+    heads = _git(folder, "rev-parse", "HEAD", "--abbrev-ref", "HEAD")
+    lines = (heads or "").split()
+    if len(lines) != 2:
+        return GitInfo()
+    commit, branch = lines
+    if branch == "HEAD":  # detached
+        branch = next((environ[name] for name in _CI_BRANCH if environ.get(name)), "")
+    status = _git(folder, "status", "--porcelain", "--untracked-files=no")
+    return GitInfo(
+        commit=commit,
+        branch=branch or None,
+        dirty=None if status is None else bool(status.strip()),
+    )
+
+
+def resolve_commit(folder: Path, ref: str) -> str | None:
+    """The full sha `ref` names in the checkout at `folder`, or None when git cannot tell."""
+    if not ref or ref.startswith("-"):
+        return None
+    out = _git(folder, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    sha = (out or "").strip()
+    return sha or None
+
+
+__all__ = ["git_info", "resolve_commit"]
