@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -78,3 +79,30 @@ class ValidationCache:
 
     def mark_passed(self, stack: str, image: str, inputs: str) -> None:
         self._write(self._passed_path(stack, image), {"inputs": inputs})
+
+
+# --- the cache policy: what a run may reuse, and what it records ------------------------------
+
+
+def reusable_build(
+    cache: ValidationCache | None, inputs: str | None, exists: Callable[[str], bool]
+) -> dict[str, Any] | None:
+    """The build these inputs produced before, when the engine still has its image."""
+    entry = cache.build(inputs) if cache is not None and inputs else None
+    if entry is None or "image_id" not in entry:
+        return None
+    return entry if exists(str(entry["image_id"])) else None
+
+
+def should_record_build(cache: ValidationCache | None, inputs: str | None, built: bool) -> bool:
+    """Only a fresh build with known inputs is worth recording (a cached one already is)."""
+    return cache is not None and bool(inputs) and built
+
+
+def changed_since_pass(
+    cache: ValidationCache | None, stack: str, image: str, inputs: str | None
+) -> bool:
+    """Whether the image's inputs differ from those of its last passing run (unknown: yes)."""
+    if cache is None or inputs is None:
+        return True
+    return cache.last_passed(stack, image) != inputs

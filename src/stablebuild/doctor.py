@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
-
 from stablebuild.engine.client import Engine, connect
-from stablebuild.errors import EngineUnavailable
+from stablebuild.engine.dockerpy import pull as pull_image
+from stablebuild.errors import EngineError, EngineUnavailable
+from stablebuild.manifest.model import EngineSpec
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PROBE_IMAGE = "hello-world:latest"
@@ -88,11 +88,10 @@ def _registry_line(timeout: float) -> DoctorLine:
 
     def pull() -> None:
         try:
-            client = docker.from_env(timeout=int(timeout) + 1)
-            client.api.pull(PROBE_IMAGE)
+            pull_image(PROBE_IMAGE, timeout)
             outcome["ok"] = True
-        except docker.errors.DockerException as exc:
-            outcome["error"] = str(exc).splitlines()[0][:160]
+        except EngineError as exc:
+            outcome["error"] = exc.message[:160]
 
     thread = threading.Thread(target=pull, daemon=True)
     thread.start()
@@ -136,8 +135,46 @@ def _debootstrap_line() -> DoctorLine:
     )
 
 
-def diagnose(registry_timeout: float = 5.0) -> tuple[list[DoctorLine], bool]:
-    """Every doctor line, and whether an engine answered."""
+def _named(line: DoctorLine, name: str) -> DoctorLine:
+    return replace(line, topic=f"{line.topic} {name}")
+
+
+def engine_lines(specs: Sequence[EngineSpec]) -> tuple[list[DoctorLine], bool]:
+    """For each engine: where it answered and what it is, its NVIDIA runtime, its disk."""
+    from stablebuild.engine.engines import connect_engine
+
+    lines: list[DoctorLine] = []
+    answered = False
+    for spec in specs:
+        try:
+            seam = connect_engine(spec, timeout=30)
+        except EngineUnavailable as exc:
+            lines.append(DoctorLine(f"engine {spec.name}", Status.PROBLEM, exc.message, exc.hint))
+            continue
+        answered = True
+        caps = seam.capabilities
+        memory = f"{caps.memory_bytes / 1024**3:.1f} GiB" if caps.memory_bytes else "?"
+        head = _engine_line(seam.engine)
+        detail = (
+            f"{caps.endpoint}: {head.detail}, {caps.os_arch}, {caps.cpus or '?'} CPUs, "
+            f"{memory} memory" + (f", labels {', '.join(caps.labels)}" if caps.labels else "")
+        )
+        lines.append(DoctorLine(f"engine {caps.name}", Status.OK, detail))
+        lines.append(_named(_nvidia_line(seam.engine), caps.name))
+        lines.append(_named(_disk_line(seam.engine), caps.name))
+    return lines, answered
+
+
+def diagnose(
+    registry_timeout: float = 5.0, engines: Sequence[EngineSpec] | None = None
+) -> tuple[list[DoctorLine], bool]:
+    """Every doctor line, and whether an engine answered (with `engines`: any of them)."""
+    if engines:
+        lines, answered = engine_lines(engines)
+        common = [_debootstrap_line(), _ca_line()]
+        if answered:
+            common.insert(0, _registry_line(registry_timeout))
+        return [*lines, *common], answered
     try:
         engine = connect(timeout=30)
     except EngineUnavailable as exc:
@@ -152,3 +189,17 @@ def diagnose(registry_timeout: float = 5.0) -> tuple[list[DoctorLine], bool]:
         _ca_line(),
     ]
     return lines, True
+
+
+def manifest_engines(directory: Path) -> tuple[EngineSpec, ...]:
+    """The `engines:` of the stack in `directory`, if it has a manifest that loads."""
+    from stablebuild.errors import StablebuildError
+    from stablebuild.manifest.load import find_manifest, load_manifest
+
+    path = find_manifest(directory)
+    if path is None:
+        return ()
+    try:
+        return load_manifest(path, inside=directory).engines
+    except StablebuildError:
+        return ()  # NOTE: doctor checks the machine; `validate` reports a broken manifest

@@ -17,13 +17,10 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import docker.errors
-import requests.exceptions
 import yaml
 
 from stablebuild.buildargs import Redactor, redactor_for
@@ -32,18 +29,12 @@ from stablebuild.checks.stack import (
     FAMILY,
     Health,
     HealthState,
-    PollState,
-    fill,
     health_problem,
     health_state,
-    parse_json,
-    poll_state,
-    seen,
 )
 from stablebuild.engine.cleanup import remove_tag
 from stablebuild.engine.client import LABEL_RUN, Engine
 from stablebuild.engine.compose import (
-    CommandResult,
     Compose,
     ComposeError,
     ServiceState,
@@ -60,20 +51,18 @@ from stablebuild.engine.composefile import (
     run_file,
     unrunnable,
 )
-from stablebuild.engine.http import HttpAnswer, send
+from stablebuild.engine.dockerpy import ENGINE_FAILURES, ENGINE_LOST
+from stablebuild.engine.http import send
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
-from stablebuild.manifest.model import ExecStep, HttpStep, Manifest, PollSpec, StackSpec
+from stablebuild.manifest.model import ExecStep, HttpStep, Manifest, StackSpec
 from stablebuild.report.model import CheckResult, CheckStatus, ImageReport, Report, StackReport
+from stablebuild.smoke import Sender, block, describe, run_exec, run_http, tail
 
 UP_GRACE = 60.0  # creating networks, volumes and containers, on top of the health wait
 CONFIG_TIMEOUT = 60.0
 DOWN_TIMEOUT = 120.0
 LOG_LINES = 20  # per service, joined to the first failed check
-POLL_REQUEST_TIMEOUT = 10.0
-SHOWN_BODY = 300  # characters of an unexpected answer shown in a message
-
-Sender = Callable[..., HttpAnswer]
 
 
 def skip_reason(spec: StackSpec, images: list[ImageReport], enabled: bool) -> str | None:
@@ -91,49 +80,6 @@ def skip_reason(spec: StackSpec, images: list[ImageReport], enabled: bool) -> st
             "not validated in this run (--image or --changed left it out)"
         )
     return None
-
-
-@dataclass(frozen=True)
-class PollOutcome:
-    state: PollState  # WAITING: the time ran out
-    last: str  # what the last answer held of the fields asked about (or why there was none)
-    seconds: float
-    polls: int
-
-
-def poll_until(
-    sender: Sender,
-    url: str,
-    poll: PollSpec,
-    *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> PollOutcome:
-    """GET `url` every `poll.interval_seconds` until its JSON matches `until` or `fail_when`,
-    or `poll.timeout_seconds` have passed. Errors and non-JSON answers are waited through."""
-    started = clock()
-    deadline = started + poll.timeout_seconds
-    last, polls = "no answer yet", 0
-    while True:
-        timeout = max(1.0, min(POLL_REQUEST_TIMEOUT, deadline - clock()))
-        reply = sender("GET", url, timeout=timeout)
-        polls += 1
-        if reply.status is None:
-            last = f"no answer ({reply.error})"
-        elif not 200 <= reply.status < 300:
-            last = f"HTTP {reply.status}" + _body(reply.body)
-        else:
-            document, problem = parse_json(reply.body)
-            if problem is not None:
-                last = problem
-            else:
-                last = seen(document, {**poll.until, **poll.fail_when})
-                state = poll_state(document, poll.until, poll.fail_when)
-                if state is not PollState.WAITING:
-                    return PollOutcome(state, last, clock() - started, polls)
-        if clock() + poll.interval_seconds > deadline:
-            return PollOutcome(PollState.WAITING, last, clock() - started, polls)
-        sleep(poll.interval_seconds)
 
 
 def run_stack(
@@ -159,7 +105,7 @@ def run_stack(
         return stack_report
     try:
         StackRun(engine, manifest, spec, report, extra_args or {}, build_timeout, observer).run()
-    except requests.exceptions.ConnectionError as exc:
+    except ENGINE_LOST as exc:
         raise EngineUnavailable(
             f"the engine stopped answering during the stack phase: {exc}",
             "check that dockerd is still running (`docker info`), then run again",
@@ -221,7 +167,8 @@ class StackRun:
                 finally:
                     shutil.rmtree(folder, ignore_errors=True)
                     self.out.seconds = round(time.monotonic() - started, 2)
-                    self.out.checks[:] = [self._redacted(c) for c in self.out.checks]
+                    redactor = self._redactor()
+                    self.out.checks[:] = [_redacted(c, redactor) for c in self.out.checks]
                     self.observer(Event("stack", "checks-done", f"{len(self.out.checks)} checks"))
 
     def _prepare(self, folder: Path) -> Compose | None:
@@ -280,7 +227,7 @@ class StackRun:
                     f"service {name} is not in the compose project (is it in a compose profile "
                     "`stack.profiles` does not enable?)"
                 )
-        lacking = unrunnable(self.config, self.spec.services, self.spec.build)
+        lacking = unrunnable(self.config, self.spec.services, self.spec.build, enabled)
         if lacking:
             problems.append(
                 f"{_plural(lacking, 'service')} {', '.join(lacking)} only "
@@ -365,11 +312,15 @@ class StackRun:
         total = len(self.spec.smoke)
         for number, step in enumerate(self.spec.smoke, 1):
             id = f"stack.smoke.{number}"
-            self._say(f"smoke step {number}/{total}: {_describe(step)}")
+            self._say(f"smoke step {number}/{total}: {describe(step)}")
             if isinstance(step, ExecStep):
-                result = self._exec(project, id, step)
+                result = run_exec(project, id, step)
             else:
-                result = self._http(id, step)
+                base = self._base_url(step)
+                if base.startswith("http"):
+                    result = run_http(self.send, id, step, base)
+                else:
+                    result = failed(id, FAMILY, f"{describe(step)}: {base}")
             if result.status is not CheckStatus.PASSED:
                 states = service_states(self.engine, self.project)
                 result = _with_message(result, result.message + self._logs(states))
@@ -379,70 +330,6 @@ class StackRun:
                     reason = f"not run: smoke step {number} did not pass"
                     self.out.checks.append(skipped(f"stack.smoke.{later}", FAMILY, reason))
                 return
-
-    def _exec(self, project: Compose, id: str, step: ExecStep) -> CheckResult:
-        shown = f"{step.service}: {_short(' '.join(step.command))}"
-        try:
-            result: CommandResult = project.exec(step.service, step.command, step.timeout_seconds)
-        except ComposeError as exc:
-            return error(id, FAMILY, f"{shown}: {exc.message}")
-        output = _tail(result.output)
-        if result.timed_out:
-            message = f"{shown}: did not finish within {step.timeout_seconds:g} s"
-            return failed(id, FAMILY, _block(message, "output", output), None, step.timeout_seconds)
-        if result.exit_code != 0:
-            message = f"{shown}: exited {result.exit_code}"
-            return failed(id, FAMILY, _block(message, "output", output), result.exit_code, 0)
-        seconds = round(result.seconds, 2)
-        said = _tail(result.stdout, 1)
-        said = f" ({_short(said)})" if said else ""
-        return passed(id, FAMILY, f"{shown}: exited 0 in {seconds:.1f} s{said}", seconds)
-
-    def _http(self, id: str, step: HttpStep) -> CheckResult:
-        base = self._base_url(step)
-        if not base.startswith("http"):
-            return failed(id, FAMILY, f"{_describe(step)}: {base}")
-        shown = _describe(step)
-        answer = self.send(
-            step.method,
-            base + step.path,
-            json_body=step.json_body,
-            form=step.form,
-            timeout=step.timeout_seconds,
-        )
-        if answer.status is None:
-            return failed(id, FAMILY, f"{shown}: no answer ({answer.error})")
-        if answer.status != step.expect_status:
-            message = f"{shown} answered {answer.status}, expected {step.expect_status}"
-            return failed(
-                id, FAMILY, message + _body(answer.body), answer.status, step.expect_status
-            )
-        if step.then_poll is None:
-            seconds = round(answer.seconds, 3)
-            return passed(id, FAMILY, f"{shown} answered {answer.status}", seconds)
-        return self._poll(id, f"{shown} answered {answer.status}", base, answer, step.then_poll)
-
-    def _poll(
-        self, id: str, first: str, base: str, answer: HttpAnswer, poll: PollSpec
-    ) -> CheckResult:
-        document, problem = parse_json(answer.body)
-        if problem is not None:
-            return failed(id, FAMILY, f"{first}, but {problem}" + _body(answer.body))
-        path, absent = fill(poll.path, document)
-        if absent:
-            fields = ", ".join(absent)
-            return failed(id, FAMILY, f"{first}, but its JSON has no {fields} for {poll.path}")
-        want = ", ".join(f"{k}: {v}" for k, v in poll.until.items())
-        outcome = poll_until(self.send, base + path, poll)
-        seconds = round(outcome.seconds, 2)
-        if outcome.state is PollState.DONE:
-            message = f"{first}; GET {path} reached {want} after {seconds:.1f} s"
-            return passed(id, FAMILY, message, seconds, poll.timeout_seconds)
-        if outcome.state is PollState.FAILED:
-            message = f"{first}; GET {path} failed after {seconds:.1f} s: {outcome.last}"
-            return failed(id, FAMILY, message, seconds, poll.timeout_seconds)
-        message = f"{first}; GET {path} did not reach {want} within {poll.timeout_seconds:g} s"
-        return failed(id, FAMILY, f"{message} (last: {outcome.last})", None, poll.timeout_seconds)
 
     def _base_url(self, step: HttpStep) -> str:
         """`http://127.0.0.1:<port>` where compose published the step's port; else why not."""
@@ -479,11 +366,11 @@ class StackRun:
             # NOTE: also what `down` could not see: a run whose file was never written, a
             # compose killed half-way; anything with the project's or the run's label.
             left = remove_leftovers(self.engine, self.project, self.run_id)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except ENGINE_FAILURES as exc:
             self.out.checks.append(error("stack.down", FAMILY, f"the engine did not answer: {exc}"))
             return
         for tag in self.build_tags.values():
-            with contextlib.suppress(docker.errors.DockerException):
+            with contextlib.suppress(*ENGINE_FAILURES):
                 remove_tag(self.engine, tag)
         seconds = round(time.monotonic() - started, 2)
         if left:
@@ -522,19 +409,6 @@ class StackRun:
     def _marked(self) -> tuple[str, ...]:
         return tuple({name for spec in self.manifest.images.values() for name in spec.secret_args})
 
-    def _redacted(self, check: CheckResult) -> CheckResult:
-        redactor = self._redactor()
-        if not redactor:
-            return check
-        return CheckResult(
-            check.id,
-            check.family,
-            check.status,
-            redactor.text(check.message),
-            redactor.data(check.value),
-            redactor.data(check.expected),
-        )
-
     def _redactor(self) -> Redactor:
         environment: dict[str, str] = {}
         for service in (self.config.get("services") or {}).values():
@@ -548,7 +422,7 @@ class StackRun:
         self, id: str, message: str, output: str = "", hint: str = "", logs: str = ""
     ) -> None:
         text = message + (f" ({hint})" if hint else "")
-        self.out.checks.append(failed(id, FAMILY, _block(text, "compose output", output) + logs))
+        self.out.checks.append(failed(id, FAMILY, block(text, "compose output", output) + logs))
 
     def _logs(self, states: Mapping[str, list[ServiceState]]) -> str:
         """Each service's last log lines, once per phase (the first failure gets them)."""
@@ -558,7 +432,7 @@ class StackRun:
         parts = []
         for service in sorted(states):
             for state in states[service][:1]:
-                text = _tail(container_logs(self.engine, state.container, LOG_LINES), LOG_LINES)
+                text = tail(container_logs(self.engine, state.container, LOG_LINES), LOG_LINES)
                 parts.append(f"--- {service}: last {LOG_LINES} log lines ---\n{text or '(none)'}")
         return "\n" + "\n".join(parts) if parts else ""
 
@@ -588,6 +462,19 @@ def _health(service: str, states: list[ServiceState]) -> Health:
     )
 
 
+def _redacted(check: CheckResult, redactor: Redactor) -> CheckResult:
+    if not redactor:
+        return check
+    return CheckResult(
+        check.id,
+        check.family,
+        check.status,
+        redactor.text(check.message),
+        redactor.data(check.value),
+        redactor.data(check.expected),
+    )
+
+
 def _engine_cpus(engine: Engine) -> float | None:
     try:
         cpus = float(engine.info.get("NCPU") or 0)
@@ -602,32 +489,6 @@ def _environment(value: Any) -> dict[str, str]:
     if isinstance(value, list):
         return dict(str(item).partition("=")[::2] for item in value)
     return {}
-
-
-def _describe(step: HttpStep | ExecStep) -> str:
-    if isinstance(step, ExecStep):
-        return f"exec in {step.service}"
-    return f"{step.method} {step.path} on {step.service}"
-
-
-def _short(text: str, most: int = 100) -> str:
-    return text if len(text) <= most else text[: most - 3] + "..."
-
-
-def _tail(text: str, lines: int = LOG_LINES) -> str:
-    kept = [line.rstrip() for line in text.splitlines() if line.strip()]
-    return "\n".join(kept[-lines:])
-
-
-def _block(message: str, what: str, text: str) -> str:
-    return f"{message}\n--- {what} ---\n{text}" if text.strip() else message
-
-
-def _body(body: str) -> str:
-    text = " ".join(body.split())
-    if not text:
-        return ""
-    return f": {text[:SHOWN_BODY]}" + ("..." if len(text) > SHOWN_BODY else "")
 
 
 def _with_message(check: CheckResult, message: str) -> CheckResult:
@@ -654,4 +515,4 @@ def _interrupts_deferred() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-__all__ = ["PollOutcome", "StackRun", "poll_until", "run_stack", "skip_reason"]
+__all__ = ["StackRun", "run_stack", "skip_reason"]

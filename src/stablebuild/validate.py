@@ -10,50 +10,35 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-import docker.errors
-import requests.exceptions
 
 from stablebuild import __version__, textfile
 from stablebuild.audit.requirements import RequirementsReader, pins_of
-from stablebuild.buildargs import masked, redactor_for
-from stablebuild.cache import ValidationCache, check_from_json, check_to_json, digest
-from stablebuild.checks import judge
-from stablebuild.checks.inputs import EngineFacts, ImageMeta, InterpreterFacts, RunOutcome
-from stablebuild.checks.interpreter import probe_result
+from stablebuild.buildargs import masked
+from stablebuild.cache import (
+    ValidationCache,
+    changed_since_pass,
+    check_from_json,
+    check_to_json,
+    digest,
+    reusable_build,
+    should_record_build,
+)
+from stablebuild.checks.inputs import EngineFacts
 from stablebuild.diagnose import diagnose_build_log
-from stablebuild.engine import Engine
-from stablebuild.engine.archive import interpreter_facts
-from stablebuild.engine.build import BuildRequest, build
-from stablebuild.engine.cleanup import remove_containers
-from stablebuild.engine.containers import image_meta, run_locked, trial_run
-from stablebuild.engine.inputs import build_inputs_digest
-from stablebuild.engine.trust import plan_trust
+from stablebuild.engine.build import BuildRequest
+from stablebuild.engine.client import Engine
+from stablebuild.engine.interface import EngineInterface
 from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
+from stablebuild.facts import FactGatherer, Judging
 from stablebuild.manifest.model import ImageSpec, Manifest
-from stablebuild.probe import (
-    PROBE_VERSION,
-    parse_output,
-    probe_source,
-    request_for,
-    request_json,
-)
-from stablebuild.report.model import (
-    BuildOutcome,
-    BuildStatus,
-    CheckResult,
-    ImageReport,
-    Report,
-    redact_image,
-)
-from stablebuild.stack import run_stack
+from stablebuild.probe import PROBE_VERSION
+from stablebuild.report.model import BuildOutcome, BuildStatus, ImageReport, Report
+from stablebuild.schedule import Scheduler, build_chains, capable, place
 
 
 @dataclass(frozen=True)
@@ -71,6 +56,7 @@ class ValidateOptions:
     cache_dir: Path | None = None  # default: the user's cache dir
     changed_only: bool = False  # only images whose inputs changed since their last pass
     stack: bool = True  # the manifest's stack phase, after the images pass (--no-stack: False)
+    expected_seconds: Mapping[str, float] = field(default_factory=dict)  # from history, by image
 
 
 def new_run_id() -> str:
@@ -105,17 +91,13 @@ def image_tag(manifest: Manifest, image: str, run_id: str) -> str:
     return f"stablebuild/{stack}-{image}:{run_id}"
 
 
-def build_chains(specs: list[ImageSpec]) -> list[list[ImageSpec]]:
-    """Images built from the same Dockerfile, one after another; the chains run in parallel.
+def as_interface(engine: EngineInterface | Engine) -> EngineInterface:
+    """The seam over a docker-py connection (what `connect()` returns), or the engine itself."""
+    if isinstance(engine, EngineInterface):
+        return engine
+    from stablebuild.engine.dockerpy import DockerPyEngine
 
-    NOTE: the classic builder shares nothing between concurrent builds: two images of one
-    Dockerfile built at once would both build its common stages. In a chain, the second finds
-    them in the layer cache (the GPU worker after the CPU worker: a fraction of a second).
-    """
-    chains: dict[Path, list[ImageSpec]] = {}
-    for spec in specs:
-        chains.setdefault(spec.dockerfile.resolve(), []).append(spec)
-    return list(chains.values())
+    return DockerPyEngine(engine)
 
 
 class Validation:
@@ -123,21 +105,35 @@ class Validation:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EngineInterface | Engine | Sequence[EngineInterface],
         manifest: Manifest,
         options: ValidateOptions,
         observer: Observer = ignore,
     ) -> None:
-        self.engine = engine
+        engines = list(engine) if isinstance(engine, Sequence) else [as_interface(engine)]
+        # NOTE: the first engine also runs the stack phase and answers `--changed`.
+        self.engines = engines
+        self.engine = engine = engines[0]
         self.manifest = manifest
         self.options = options
         self.observer = observer
         self.run_id = new_run_id()
         self.pins = manifest_pins(manifest)
         self.ca_bundle = options.ca_bundle or manifest.ca_bundle
-        self.engine_facts = EngineFacts(
-            nvidia_runtime=engine.has_nvidia_runtime, gpu_requested=engine.has_nvidia_runtime
+        judging = Judging(
+            python=manifest.python,
+            python_match=manifest.python_match,
+            pins=self.pins,
+            require_gpu=options.require_gpu,
+            probe_timeout=options.probe_timeout,
+            extra_args=options.extra_args,
         )
+        self.gatherers = {
+            e.capabilities.name: FactGatherer(e, self.run_id, judging, observer) for e in engines
+        }
+        self.facts = self.gatherers[engine.capabilities.name]
+        self.engine_facts = self.facts.facts
+        self.lost: set[str] = set()  # engines that stopped answering during the run
         self.report = Report(
             stack=manifest.name,
             run_id=self.run_id,
@@ -145,16 +141,13 @@ class Validation:
             complete=False,
             profile=manifest.profile,
             manifest=str(manifest.path),
-            engine={
-                "server_version": engine.info.get("ServerVersion"),
-                "api_version": engine.api_version,
-                "runtimes": engine.runtimes,
-                "nvidia_runtime": engine.has_nvidia_runtime,
-            },
+            engine=engine.capabilities.to_json(),
         )
+        if len(engines) > 1:
+            self.report.engine["engines"] = [e.capabilities.to_json() for e in engines]
         self._lock = threading.Lock()
         self.cache = ValidationCache(options.cache_dir) if options.use_cache else None
-        self._digests: dict[str, str | None] = {}
+        self._digests: dict[tuple[str, str], str | None] = {}
 
     def selected(self) -> list[ImageSpec]:
         wanted = self.options.images
@@ -164,21 +157,16 @@ class Validation:
         return specs
 
     def run(self) -> Report:
-        pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs))
+        # NOTE: --jobs is per engine: each engine builds that many chains at once.
+        scheduler = Scheduler(self.options.jobs * len(self.engines))
         try:
-            futures: list[Future[None]] = [
-                pool.submit(self._chain, chain) for chain in build_chains(self.selected())
-            ]
-            for future in futures:
-                try:
-                    future.result()
-                except requests.exceptions.ConnectionError as exc:
-                    raise EngineUnavailable(
-                        f"the engine stopped answering during the run: {exc}",
-                        "check that dockerd is still running (`docker info`), then run again",
-                    ) from None
-            run_stack(
-                self.engine,
+            placed = place(
+                build_chains(self.selected()),
+                [e.capabilities for e in self.engines],
+                self.options.expected_seconds,
+            )
+            scheduler.each(placed, lambda item: self._chain(item[0], item[1].name))
+            self.engine.run_stack(
                 self.manifest,
                 self.report,
                 enabled=self.options.stack,
@@ -188,39 +176,64 @@ class Validation:
             )
             self.report.complete = True
         finally:
-            # NOTE: on an interrupt, queued images are dropped and running ones lose their
-            # containers to the cleanup below; the report keeps what finished.
-            pool.shutdown(wait=self.report.complete, cancel_futures=True)
+            scheduler.close(finished=self.report.complete)
             self.report.finished_at = _now()
             self.cleanup()
         order = {name: i for i, name in enumerate(self.manifest.images)}
         self.report.images.sort(key=lambda r: order.get(r.name, 0))
         return self.report
 
-    def _chain(self, specs: list[ImageSpec]) -> None:
-        for spec in specs:
-            image_report = self._one(spec)
+    def _chain(self, chain: list[ImageSpec], engine_name: str) -> None:
+        """The chain's images on one engine; if it is lost, the rest once on another."""
+        by_name = {e.capabilities.name: e for e in self.engines}
+        engine, retried_from = by_name[engine_name], None
+        remaining = list(chain)
+        while remaining:
+            try:
+                image_report = self._one(remaining[0], engine)
+            except EngineUnavailable:
+                with self._lock:
+                    self.lost.add(engine.capabilities.name)
+                    left = [e for e in self.engines if e.capabilities.name not in self.lost]
+                others = capable(remaining, [e.capabilities for e in left])
+                if retried_from is not None or not others:
+                    raise
+                retried_from = engine.capabilities.name
+                self.observer(
+                    Event(
+                        remaining[0].name,
+                        "retry",
+                        f"engine {retried_from} lost: on {others[0].name}",
+                    )
+                )
+                engine = by_name[others[0].name]
+                continue
+            image_report.engine = engine.capabilities.name
+            if retried_from is not None:
+                image_report.engine += f" (retried: engine {retried_from} stopped answering)"
             with self._lock:
                 self.report.images.append(image_report)
+            remaining.pop(0)
 
     def cleanup(self) -> None:
         # NOTE: an engine that went away takes its containers with it; nothing to add then.
-        with contextlib.suppress(
-            docker.errors.DockerException, requests.exceptions.RequestException
-        ):
-            remove_containers(self.engine, self.run_id)
+        for engine in self.engines:
+            with contextlib.suppress(EngineError):
+                engine.remove_containers(self.run_id)
 
     # --- one image ----------------------------------------------------------------------------
 
-    def _one(self, spec: ImageSpec) -> ImageReport:
-        inputs = self._inputs(spec)
-        outcome = self._cached_build(spec, inputs) or self._build(spec, inputs)
+    def _one(self, spec: ImageSpec, engine: EngineInterface | None = None) -> ImageReport:
+        engine = engine or self.engine
+        gatherer = self.gatherers[engine.capabilities.name]
+        inputs = self._inputs(spec, engine)
+        outcome = self._cached_build(spec, inputs, engine) or self._build(spec, inputs, engine)
         if outcome.status not in (BuildStatus.BUILT, BuildStatus.CACHED) or not outcome.image_id:
             outcome.diagnosis = diagnose_build_log(outcome.log)
             return ImageReport(spec.name, outcome)
         if self.options.keep_images:
-            self._keep(spec, outcome)
-        key = self._results_key(spec, outcome.image_id)
+            self._keep(spec, outcome, engine)
+        key = self._results_key(spec, outcome.image_id, gatherer.facts)
         cached = self.cache.results(key) if self.cache else None
         if cached is not None:
             outcome.size_bytes, outcome.layers = cached.get("size_bytes"), cached.get("layers")
@@ -228,7 +241,7 @@ class Validation:
             self.observer(Event(spec.name, "checks-done", f"{len(checks)} checks (cached)"))
             report = ImageReport(spec.name, outcome, checks, cached.get("facts"), from_cache=True)
         else:
-            report = self._check(spec, outcome)
+            report = gatherer.check(spec, outcome)
             if self.cache:
                 self.cache.put_results(
                     key,
@@ -243,55 +256,42 @@ class Validation:
             self.cache.mark_passed(self.manifest.name, spec.name, inputs)
         return report
 
-    def _check(self, spec: ImageSpec, outcome: BuildOutcome) -> ImageReport:
-        assert outcome.image_id is not None
-        meta = image_meta(self.engine, outcome.image_id, outcome.seconds)
-        outcome.size_bytes, outcome.layers = meta.size_bytes, meta.layers
-        facts, probe_error, could_not_exec = self._probe(spec, outcome.image_id)
-        found = self._interpreter(spec, outcome.image_id, meta) if could_not_exec else None
-        run = self._trial(spec, outcome.image_id) if spec.run is not None else None
-        checks = self._judge(spec, facts, meta, run, found)
-        if probe_error:
-            checks.insert(0, probe_result(probe_error, checks))
-        self.observer(Event(spec.name, "checks-done", f"{len(checks)} checks"))
-        if found is not None:
-            facts = {"interpreter": found.to_json()}
-        redactor = redactor_for(self._args(spec), spec.secret_args)
-        return redact_image(ImageReport(spec.name, outcome, checks, facts=facts), redactor)
-
     def _args(self, spec: ImageSpec) -> dict[str, str]:
         return {**spec.args, **self.options.extra_args}
 
-    def _inputs(self, spec: ImageSpec) -> str | None:
-        """The build-inputs digest, hashed once per image and run (`--changed` asks first)."""
+    def _inputs(self, spec: ImageSpec, engine: EngineInterface | None = None) -> str | None:
+        """The build-inputs digest, hashed once per image, engine and run (`--changed` asks
+        first). Per engine: the base images' ids are those the engine has."""
+        engine = engine or self.engine
         if self.cache is None:
             return None
-        if spec.name not in self._digests:
-            self._digests[spec.name] = build_inputs_digest(
-                self.engine,
+        key = (engine.capabilities.name, spec.name)
+        if key not in self._digests:
+            self._digests[key] = engine.inputs_digest(
                 context=spec.context,
                 dockerfile=spec.dockerfile,
                 args=self._args(spec),
                 target=spec.target,
                 ca_bundle=self.ca_bundle,
             )
-        return self._digests[spec.name]
+        return self._digests[key]
+
+    def _build_key(self, inputs: str | None, engine: EngineInterface) -> str | None:
+        # NOTE: with several engines an image id is only good on the engine that built it.
+        if inputs is None or len(self.engines) == 1:
+            return inputs
+        return digest(inputs, engine.capabilities.endpoint)
 
     def changed(self, spec: ImageSpec) -> bool:
         """Whether the image's build inputs differ from those of its last passing run."""
-        inputs = self._inputs(spec)
-        if inputs is None or self.cache is None:
-            return True
-        return self.cache.last_passed(self.manifest.name, spec.name) != inputs
+        return changed_since_pass(self.cache, self.manifest.name, spec.name, self._inputs(spec))
 
-    def _cached_build(self, spec: ImageSpec, inputs: str | None) -> BuildOutcome | None:
+    def _cached_build(
+        self, spec: ImageSpec, inputs: str | None, engine: EngineInterface
+    ) -> BuildOutcome | None:
         """The image these inputs built before, when it still exists."""
-        entry = self.cache.build(inputs) if self.cache and inputs else None
+        entry = reusable_build(self.cache, self._build_key(inputs, engine), engine.image_exists)
         if entry is None:
-            return None
-        try:
-            self.engine.api.inspect_image(entry["image_id"])
-        except docker.errors.ImageNotFound:
             return None
         self.observer(Event(spec.name, "build-done", "cached"))
         return BuildOutcome(
@@ -301,12 +301,13 @@ class Validation:
             log=[f"build inputs unchanged: reused {entry['image_id'][:19]}"],
         )
 
-    def _keep(self, spec: ImageSpec, outcome: BuildOutcome) -> None:
+    def _keep(self, spec: ImageSpec, outcome: BuildOutcome, engine: EngineInterface) -> None:
         repository, tag = image_tag(self.manifest, spec.name, self.run_id).split(":")
-        self.engine.api.tag(outcome.image_id, repository, tag)
+        assert outcome.image_id is not None
+        engine.tag(outcome.image_id, repository, tag)
         outcome.tag = f"{repository}:{tag}"
 
-    def _build(self, spec: ImageSpec, inputs: str | None) -> BuildOutcome:
+    def _build(self, spec: ImageSpec, inputs: str | None, engine: EngineInterface) -> BuildOutcome:
         request = BuildRequest(
             image=spec.name,
             context=spec.context,
@@ -323,35 +324,14 @@ class Validation:
             },
             secret_args=spec.secret_args,
         )
-        outcome = self._build_with_trust(spec, request)
-        if self.cache and inputs and outcome.status is BuildStatus.BUILT and outcome.image_id:
-            self.cache.put_build(inputs, {"image_id": outcome.image_id, "seconds": outcome.seconds})
+        outcome = engine.build(request, self.observer, self.ca_bundle)
+        built = outcome.status is BuildStatus.BUILT and outcome.image_id is not None
+        key = self._build_key(inputs, engine)
+        if self.cache and key and should_record_build(self.cache, key, built):
+            self.cache.put_build(key, {"image_id": outcome.image_id, "seconds": outcome.seconds})
         return outcome
 
-    def _build_with_trust(self, spec: ImageSpec, request: BuildRequest) -> BuildOutcome:
-        if self.ca_bundle is None:
-            return build(self.engine, request, self.observer)
-        try:
-            plan = plan_trust(
-                self.engine,
-                spec.dockerfile,
-                spec.target,
-                dict(request.args),
-                self.ca_bundle,
-                request.redactor,
-            )
-        except EngineError as exc:
-            return BuildOutcome(BuildStatus.FAILED, error=exc.message, log=[exc.message])
-        try:
-            if plan.dockerfile is not None:
-                request = replace(request, dockerfile=plan.dockerfile)
-            outcome = build(self.engine, request, self.observer)
-            outcome.log.insert(0, plan.note)
-            return outcome
-        finally:
-            plan.close()
-
-    def _results_key(self, spec: ImageSpec, image_id: str) -> str:
+    def _results_key(self, spec: ImageSpec, image_id: str, facts: EngineFacts) -> str:
         # NOTE: where the checkout lies does not change a judgment: paths count relative.
         root = self.manifest.root
         where = replace(
@@ -368,91 +348,13 @@ class Validation:
             self.manifest.python,
             self.manifest.python_match,
             self.pins,
-            self.engine_facts,
-            self.options.require_gpu,
-        )
-
-    def _probe(
-        self, spec: ImageSpec, image_id: str
-    ) -> tuple[dict[str, Any] | None, str | None, bool]:
-        """Run the probe under the image's interpreter; fall back to python3 if it cannot exec.
-
-        Facts, or why there are none and whether no interpreter could even be started."""
-        self.observer(Event(spec.name, "probe-start"))
-        request = request_json(request_for(spec, self.engine_facts))
-        gpu = spec.gpu is not None and self.engine_facts.gpu_requested
-        last_error = None
-        for interpreter in dict.fromkeys([spec.interpreter, "python3"]):
-            result = run_locked(
-                self.engine,
-                image_id,
-                [interpreter, "-c", probe_source(), request],
-                run_id=self.run_id,
-                timeout=self.options.probe_timeout,
-                gpu=gpu,
-            )
-            facts = parse_output(result.stdout)
-            if facts is not None:
-                self.observer(Event(spec.name, "probe-done"))
-                return facts, None, False
-            if result.timed_out:
-                return None, f"probe did not finish within {self.options.probe_timeout:g} s", False
-            last_error = result.start_error or (
-                f"{interpreter} exited {result.exit_code}: "
-                + (result.stderr.strip().splitlines() or ["no output"])[-1]
-            )
-            if not result.could_not_exec:
-                break
-        return None, f"the probe could not run in the image: {last_error}", result.could_not_exec
-
-    def _interpreter(self, spec: ImageSpec, image_id: str, meta: ImageMeta) -> InterpreterFacts:
-        """The interpreter as the image's files show it: nothing runs, there may be no Python."""
-        return interpreter_facts(
-            self.engine,
-            image_id,
-            spec.interpreter,
-            run_id=self.run_id,
-            search_path=meta.env.get("PATH"),
-        )
-
-    def _trial(self, spec: ImageSpec, image_id: str) -> RunOutcome:
-        assert spec.run is not None
-        self.observer(Event(spec.name, "run-start"))
-        return trial_run(
-            self.engine,
-            image_id,
-            run_id=self.run_id,
-            env=spec.run.env,
-            port=spec.run.port,
-            health_path=spec.run.health,
-            start_seconds=spec.run.start_seconds,
-            command=spec.run.command,
-        )
-
-    def _judge(
-        self,
-        spec: ImageSpec,
-        facts: dict[str, Any] | None,
-        meta: ImageMeta,
-        run: RunOutcome | None,
-        interpreter: InterpreterFacts | None = None,
-    ) -> list[CheckResult]:
-        return judge(
-            spec,
             facts,
-            meta,
-            python=self.manifest.python,
-            python_match=self.manifest.python_match,
-            pins=self.pins,
-            engine=self.engine_facts,
-            require_gpu=self.options.require_gpu,
-            run=run,
-            interpreter=interpreter,
+            self.options.require_gpu,
         )
 
 
 def validate(
-    engine: Engine,
+    engine: EngineInterface | Engine | Sequence[EngineInterface],
     manifest: Manifest,
     options: ValidateOptions,
     observer: Observer = ignore,
@@ -465,4 +367,12 @@ def validate(
     return validation.run()
 
 
-__all__ = ["ValidateOptions", "Validation", "image_tag", "manifest_pins", "validate"]
+__all__ = [
+    "ValidateOptions",
+    "Validation",
+    "as_interface",
+    "build_chains",
+    "image_tag",
+    "manifest_pins",
+    "validate",
+]

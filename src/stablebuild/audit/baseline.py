@@ -72,6 +72,21 @@ def render(recorded: Sequence[Entry]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def check_writable(path: Path) -> None:
+    """Before any work: `path` can become the baseline (its folder exists; nothing but a
+    regular file stands there), else a UsageError."""
+    if not path.parent.is_dir():
+        raise UsageError(
+            f"--write-baseline {path}: the folder {path.parent} does not exist",
+            "create it, or name a file in an existing folder",
+        )
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise UsageError(
+            f"--write-baseline {path}: not a regular file; never replaced",
+            "name a regular file",
+        )
+
+
 def write(path: Path, findings: Sequence[Finding], ids: Sequence[str]) -> Baseline:
     """Record the findings in `path` (atomically); a path that cannot be written is a
     UsageError naming it."""
@@ -140,4 +155,4 @@ def apply(
     return out, fixed
 
 
-__all__ = ["Baseline", "Entry", "apply", "entries", "load", "render", "write"]
+__all__ = ["Baseline", "Entry", "apply", "check_writable", "entries", "load", "render", "write"]

@@ -174,9 +174,11 @@ def options_from(settings: Settings, *, write_baseline: Path | None = None) -> A
 def run_audit(root: Path, options: AuditOptions, manifest: Manifest | None) -> AuditResult:
     started = time.perf_counter()
     options = effective_options(options, manifest)
-    # A baseline that cannot be read stops the run before any work (exit 2).
+    # A baseline that cannot be read or written stops the run before any work (exit 2).
     known = None
-    if options.baseline is not None and options.write_baseline is None:
+    if options.write_baseline is not None:
+        baseline.check_writable(options.write_baseline)
+    elif options.baseline is not None:
         known = baseline.load(options.baseline)
     project = Project.discover(root, manifest)
     findings: list[Finding] = []
@@ -271,7 +273,8 @@ def _masked(findings: Sequence[Finding], redact: Redactor) -> list[Finding]:
     """Findings with every URL's userinfo and every known credential replaced by `***`."""
 
     def clean(text: str) -> str:
-        return redact.text(urls.masked(text))
+        # NOTE: a URL's userinfo needs an `@`; most messages have none and skip the regex
+        return redact.text(urls.masked(text) if "@" in text else text)
 
     out = []
     for f in findings:

@@ -29,7 +29,10 @@ def per_project(project: Project, key: str, build: Callable[[], T]) -> T:
     if hit is not None and hit[0]() is project:
         return cast(T, hit[1])
     value = build()
-    _MEMO[slot] = (weakref.ref(project, lambda _ref: _MEMO.pop(slot, None)), value)
+    # NOTE: the callback holds the dict itself: at interpreter exit the module's globals may be
+    # gone before the last Project is.
+    memo = _MEMO
+    _MEMO[slot] = (weakref.ref(project, lambda _ref: memo.pop(slot, None)), value)
     return value
 
 

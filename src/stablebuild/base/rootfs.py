@@ -16,10 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import docker.errors
-from docker.utils import parse_repository_tag
-
 from stablebuild.engine.client import Engine
+from stablebuild.engine.dockerpy import find_image, import_rootfs
 from stablebuild.errors import BootstrapError
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -91,10 +89,7 @@ def _changes(spec: BaseSpec) -> list[str]:
 
 
 def _find_image(engine: Engine, tag: str) -> str | None:
-    try:
-        return str(engine.api.inspect_image(tag)["Id"])
-    except docker.errors.ImageNotFound:
-        return None
+    return find_image(engine, tag)
 
 
 def bootstrap(engine: Engine, spec: BaseSpec) -> BaseImage:
@@ -143,10 +138,7 @@ def bootstrap(engine: Engine, spec: BaseSpec) -> BaseImage:
         subprocess.run(
             ["tar", "--numeric-owner", "-C", str(root), "-cf", str(tarball), "."], check=True
         )
-        repository, tag = parse_repository_tag(spec.tag)
-        engine.api.import_image_from_file(
-            str(tarball), repository=repository, tag=tag or "latest", changes=_changes(spec)
-        )
+        import_rootfs(engine, tarball, spec.tag, _changes(spec))
     image_id = _find_image(engine, spec.tag)
     if image_id is None:
         raise BootstrapError(f"docker import did not produce {spec.tag}", "see the engine's log")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from enum import Enum, IntEnum
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from stablebuild import __version__, interrupt, outputs
+from stablebuild.cli import coerce
 from stablebuild.errors import (
     EngineUnavailable,
     ManifestError,
@@ -31,11 +31,29 @@ EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 # `-h` as well as `--help`, on every command (click passes it down to each sub-command).
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 F = TypeVar("F", bound=Enum)
 
-# Diagnostics go to stderr so that stdout stays clean for `--format json`; no emoji codes:
-# a path such as `a:x:b` must print as written.
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+class _StderrConsole:
+    """The stderr console, made on first use: a command that prints nothing there (a cached
+    re-validate, `--help`) does not load rich's console for it."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            # Diagnostics go to stderr so that stdout stays clean for `--format json`; no emoji
+            # codes: a path such as `a:x:b` must print as written.
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+        return getattr(self._console, name)
+
+
+err = cast("Console", _StderrConsole())
 
 
 def exit_code_for(exc: StablebuildError) -> int:
@@ -130,6 +148,10 @@ class StablebuildGroup(TyperGroup):
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         # The root's own options (`stablebuild -q -v ...`) are parsed here, outside invoke().
+        # Typer adds its completion options after __init__: the whole tree is known only now.
+        coerce.install(
+            self, CONTEXT["help_option_names"]
+        )  # without pydantic: its import costs more than a cached run
         try:
             return super().make_context(*args, **kwargs)
         except StablebuildError as exc:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from stablebuild import config, urls
 from stablebuild.audit.options import AuditFormat, AuditOptions, FailOn
@@ -86,7 +85,7 @@ def audit(
     fail_on: Annotated[
         FailOn | None,
         typer.Option(
-            help="Exit 1 when an active finding is at least this severe [default: error]."
+            help="Exit 1 when an active finding is at least this severe (default: error)."
         ),
     ] = None,
     rule: Annotated[
@@ -121,7 +120,7 @@ def audit(
         str | None,
         typer.Option(
             callback=_url,
-            help="Package index, simple API root [default: PIP_INDEX_URL, pip.conf, PyPI].",
+            help="Package index, simple API root (default: PIP_INDEX_URL, pip.conf, PyPI).",
         ),
     ] = None,
     extra_index_url: Annotated[
@@ -169,7 +168,7 @@ def audit(
     hadolint: Annotated[
         bool | None,
         typer.Option(
-            "--hadolint/--no-hadolint", help="Merge hadolint's generic Dockerfile lint [default]."
+            "--hadolint/--no-hadolint", help="Merge hadolint's generic Dockerfile lint (default)."
         ),
     ] = None,
     manifest_path: Annotated[
@@ -242,6 +241,8 @@ def audit(
     announce_audit(result)  # workflow commands and step summary, when run in GitHub Actions
     written = write_outputs(targets, lambda fmt: formatter(fmt).format(result))
     if stdout_format is AuditFormat.TABLE:
+        from rich.console import Console
+
         Console(highlight=False, soft_wrap=False, emoji=False).print(renderable(result))
     else:
         typer.echo(formatter(stdout_format).format(result), nl=False)

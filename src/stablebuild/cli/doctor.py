@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,14 +22,28 @@ def doctor(
             callback=values.seconds, help="Seconds to wait for a pull from the default registry."
         ),
     ] = 5.0,
+    engine_refs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine",
+            help="Engine to check: an `engines:` name of ./stablebuild.yml, a Docker context "
+            "or a URL (repeatable). Default: the manifest's engines, else the current context.",
+        ),
+    ] = None,
 ) -> None:
-    """Check the engine, NVIDIA runtime, registry, disk and CA bundle. Exit 3 without an engine."""
-    from stablebuild.doctor import Status, diagnose
+    """Check the engines, NVIDIA runtime, registry, disk and CA bundle. Exit 3 without an engine."""
+    from stablebuild.doctor import Status, diagnose, manifest_engines
 
     level = verbosity()  # -q: only what is wrong; -v: every line's hint
 
     out = Console(highlight=False, soft_wrap=True, emoji=False)
-    lines, engine_ok = diagnose(registry_timeout=registry_timeout)
+    declared = manifest_engines(Path.cwd())
+    specs = None
+    if engine_refs or declared:
+        from stablebuild.engine.engines import chosen
+
+        specs = chosen(declared, engine_refs or [])
+    lines, engine_ok = diagnose(registry_timeout=registry_timeout, engines=specs)
     for line in lines:
         if level is Verbosity.QUIET and line.status is not Status.PROBLEM:
             continue

@@ -9,15 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from stablebuild.buildargs import arg_problem
 from stablebuild.cli import values
@@ -40,6 +31,9 @@ from stablebuild.outputs import OutputTarget, parse_targets
 from stablebuild.report.format.interface import ReportFormat
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
+
     from stablebuild.report.model import Report
     from stablebuild.validate import Validation
 
@@ -95,6 +89,15 @@ class ProgressBars:
     """A live rich display on a terminal: one row per image with step N/M, instruction, time."""
 
     def __init__(self, console: Console) -> None:
+        # NOTE: imported here: rich.progress is only for a terminal, never for a pre-push hook.
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.progress = Progress(
             SpinnerColumn(),
             TextColumn("[bold]{task.fields[image]}"),
@@ -222,6 +225,13 @@ def validate_cmd(
             callback=values.name, help="Compare with the runs at this git ref, not the branch."
         ),
     ] = None,
+    engine_refs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine",
+            help="Engine to use: an `engines:` name, a Docker context or a URL (repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Build every image of the stack, check each from the inside, and report what was seen."""
     # NOTE: imported here: a cached re-validate is a pre-push hook, and start-up is its cost.
@@ -271,7 +281,10 @@ def validate_cmd(
         baseline_ref=baseline_ref,
         extra_args=options.extra_args,
     )
-    engine = connect()
+    several = bool(engine_refs or stack.engines)
+    if several:  # NOTE: only then: the one-engine path stays the fast one
+        from stablebuild.engine.engines import connect_all
+    engine = connect_all(stack.engines, engine_refs or []) if several else connect()
     holder: list[Validation] = []
     level = verbosity()  # -q: no progress; -v: a line per event, even on a terminal
     bars = ProgressBars(err) if err.is_terminal and level is Verbosity.NORMAL else None
@@ -303,6 +316,8 @@ def validate_cmd(
 
 def _emit(report: Report, fmt: ReportFormat, outputs: list[OutputTarget[ReportFormat]]) -> bool:
     """Every file first, then stdout; False when a file could not be written (named on stderr)."""
+    from rich.console import Console
+
     from stablebuild.report.ci_surfaces import announce_validate
     from stablebuild.report.format.terminal import TerminalFormat
     from stablebuild.report.write import render

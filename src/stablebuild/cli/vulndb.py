@@ -30,8 +30,8 @@ def update_cmd(
         str | None,
         typer.Option(
             callback=values.url,
-            help="Where to fetch the zip from (a mirror) [default: GitHub's zip of "
-            "pypa/advisory-database].",
+            help="Where to fetch the zip from (a mirror; default: GitHub's zip of "
+            "pypa/advisory-database).",
         ),
     ] = None,
     timeout: Annotated[

@@ -8,10 +8,12 @@ from typing import Any
 
 import docker
 import docker.errors
+from docker.context import ContextAPI
 
 from stablebuild.errors import EngineUnavailable
 
 LABEL_RUN = "org.stablebuild.run"
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 START_HINT = (
     "start an engine: `make engine` (as root: apt-get install -y docker.io && dockerd &), "
     "or point DOCKER_HOST at one"
@@ -42,8 +44,25 @@ class Engine:
         return any("rootless" in str(o) for o in self.info.get("SecurityOptions") or [])
 
 
+def shown(host: str) -> str:
+    """An endpoint as the user wrote it: docker-py stores unix ones as http+unix://."""
+    return "unix://" + host[len("http+unix://") :] if host.startswith("http+unix://") else host
+
+
+def _endpoint() -> str:
+    """What docker-py will talk to: DOCKER_HOST, else the current Docker context's host."""
+    host = os.environ.get("DOCKER_HOST")
+    if host:
+        return host
+    try:
+        context = ContextAPI.get_current_context()
+    except docker.errors.DockerException:
+        context = None
+    return shown(str(context.Host)) if context is not None and context.Host else DEFAULT_SOCKET
+
+
 def _socket_path() -> str | None:
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    host = _endpoint()
     return host[len("unix://") :] if host.startswith("unix://") else None
 
 
@@ -65,6 +84,6 @@ def connect(timeout: int = 120) -> Engine:
                 f"no permission on the engine socket {sock or ''}".strip(),
                 "run as root, or add your user to the 'docker' group and log in again",
             ) from None
-        where = sock or os.environ.get("DOCKER_HOST", "")
+        where = _endpoint()
         raise EngineUnavailable(f"no Docker engine answers at {where}", START_HINT) from None
     return Engine(api=client.api, info=info)

@@ -72,17 +72,24 @@ def _port(entry: Any) -> Port | None:
 
 
 def unrunnable(
-    config: Mapping[str, Any], images: Mapping[str, str], build: Iterable[str]
+    config: Mapping[str, Any],
+    images: Mapping[str, str],
+    build: Iterable[str],
+    profiles: Iterable[str] = (),
 ) -> list[str]:
     """Services that have only `build:` and that the stack neither maps nor builds: compose
-    could start them only by building them, which the stack phase never does unasked."""
-    built = set(build)
-    services = config.get("services") or {}
-    return sorted(
-        name
-        for name, service in services.items()
-        if not (service or {}).get("image") and name not in images and name not in built
-    )
+    could start them only by building them, which the stack phase never does unasked.
+    A service of a compose profile that is not enabled does not start, so it does not count."""
+    built, enabled = set(build), set(profiles)
+    found = []
+    for name, service in (config.get("services") or {}).items():
+        service = service or {}
+        own = set(service.get("profiles") or [])
+        if own and not own & enabled:
+            continue
+        if not service.get("image") and name not in images and name not in built:
+            found.append(name)
+    return sorted(found)
 
 
 def run_file(

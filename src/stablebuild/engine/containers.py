@@ -68,9 +68,33 @@ def run_locked(
     Memory, processes and CPU are limited. The container runs as the image's own user; it is
     always removed.
     """
+    result = _run_locked(engine, image, argv, run_id, timeout, gpu, gpu, environment)
+    if gpu and result.start_error and "could not select device driver" in result.start_error:
+        # NOTE: an engine with an `nvidia` runtime but no GPU device driver for requests (the
+        # legacy runtime, or no driver at all): the runtime alone, told by its variables. The
+        # encode is then attempted and fails with the driver library's own error.
+        nvidia = {
+            "NVIDIA_VISIBLE_DEVICES": "all",
+            "NVIDIA_DRIVER_CAPABILITIES": "compute,video,utility",
+        }
+        env = {**nvidia, **(environment or {})}
+        result = _run_locked(engine, image, argv, run_id, timeout, gpu, False, env)
+    return result
+
+
+def _run_locked(
+    engine: Engine,
+    image: str,
+    argv: Sequence[str],
+    run_id: str,
+    timeout: float,
+    gpu: bool,
+    request_devices: bool,
+    environment: Mapping[str, str] | None,
+) -> ContainerResult:
     device_requests = (
         [docker.types.DeviceRequest(count=-1, capabilities=[["gpu", "video", "compute"]])]
-        if gpu
+        if request_devices
         else None
     )
     host_config = engine.api.create_host_config(

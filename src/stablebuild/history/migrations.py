@@ -101,8 +101,32 @@ def _both(summary: str, version: int, statements: tuple[str, ...]) -> Migration:
     )
 
 
+# NOTE: nullable, and read as COALESCE(recorded_at, started_at): runs recorded before it have
+# none, and a migration never rewrites what was recorded.
+_V2 = ("ALTER TABLE runs ADD COLUMN recorded_at {time}",)
+
+# Promotions and rollbacks of release channels (docs/releases.md); `images` is a JSON object,
+# image name -> image id, the set the channel held after the event.
+_V3 = (
+    """CREATE TABLE releases (
+        stack TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        at {time} NOT NULL,
+        who TEXT NOT NULL,
+        git_commit TEXT,
+        images TEXT NOT NULL,
+        note TEXT NOT NULL,
+        PRIMARY KEY (stack, channel, position)
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _both("runs, images, failed checks and audit finding counts", 1, _V1),
+    _both("runs.recorded_at: orders runs that started in the same second", 2, _V2),
+    _both("releases: promotions and rollbacks of release channels", 3, _V3),
 )
 LATEST = MIGRATIONS[-1].version
 

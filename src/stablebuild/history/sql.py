@@ -47,6 +47,11 @@ def utc_iso(value: str) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+_KINDS = {kind.value: kind for kind in RunKind}
+# Runs recorded before migration 2 have no recorded_at: they sort by their start alone.
+_RECORDED = "COALESCE(recorded_at, started_at)"
+
+
 def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
 
@@ -144,8 +149,11 @@ class SqlStore(HistoryStore):
             cursor.execute(f"DELETE FROM images WHERE run_id = {m}", (run.id,))
             cursor.execute(f"DELETE FROM audit_findings WHERE run_id = {m}", (run.id,))
             cursor.execute(f"DELETE FROM runs WHERE id = {m}", (run.id,))
+            # NOTE: recorded_at, to the microsecond, orders runs that started in the same second
+            # (a validate answered from the cache takes less than one).
+            recorded = datetime.now(timezone.utc).isoformat(timespec="microseconds")
             cursor.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({', '.join([m] * 13)})",
+                f"INSERT INTO runs ({_RUN_COLUMNS}, recorded_at) VALUES ({', '.join([m] * 14)})",
                 (
                     run.id,
                     run.kind.value,
@@ -160,6 +168,7 @@ class SqlStore(HistoryStore):
                     self._time_in(run.finished_at),
                     run.status,
                     run.complete,
+                    recorded,
                 ),
             )
             if run.images:
@@ -228,41 +237,51 @@ class SqlStore(HistoryStore):
         if query.commit is not None:
             where.append(f"git_commit LIKE {m}")
             params.append(query.commit.replace("%", "").replace("_", "") + "%")
-        sql = f"SELECT id FROM runs WHERE {' AND '.join(where)} ORDER BY started_at DESC, id DESC"
+        sql = (
+            f"SELECT id FROM runs WHERE {' AND '.join(where)} "
+            f"ORDER BY started_at DESC, {_RECORDED} DESC, id DESC"
+        )
         if query.last is not None:
             sql += f" LIMIT {int(query.last)}"
         return sql, params
 
     def runs(self, query: RunQuery) -> list[RunRecord]:
         selection, params = self._selection(query)
+        images: dict[str, list[ImageRecord]] = {}
+        findings: dict[str, list[FindingCount]] = {}
         with self._read() as cursor:
             cursor.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({selection})", tuple(params)
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id IN ({selection}) "
+                f"ORDER BY started_at, {_RECORDED}, id",
+                tuple(params),
             )
             run_rows = cursor.fetchall()
             if not run_rows:
                 return []
-            images: dict[str, list[Sequence[Any]]] = {}
-            checks: dict[tuple[str, str], list[FailedCheck]] = {}
-            findings: dict[str, list[FindingCount]] = {}
             if query.kind is RunKind.VALIDATE:
+                checks: dict[tuple[str, str], list[FailedCheck]] = {}
                 message = "message" if query.details else "''"
                 cursor.execute(
                     f"SELECT run_id, image, check_id, status, {message} FROM failed_checks "
                     f"WHERE run_id IN ({selection}) ORDER BY run_id, image, check_id",
                     tuple(params),
                 )
-                for run_id, image, check_id, status, message in cursor.fetchall():
+                for run_id, image, check_id, status, text in cursor.fetchall():
                     checks.setdefault((run_id, image), []).append(
-                        FailedCheck(check_id, status, message)
+                        FailedCheck(check_id, status, text)
                     )
                 columns = _IMAGE_COLUMNS if query.details else _IMAGE_SUMMARY
                 cursor.execute(
-                    f"SELECT {columns} FROM images WHERE run_id IN ({selection})",
+                    f"SELECT {columns} FROM images WHERE run_id IN ({selection}) "
+                    "ORDER BY run_id, position",
                     tuple(params),
                 )
+                none: tuple[FailedCheck, ...] = ()
                 for row in cursor.fetchall():
-                    images.setdefault(row[0], []).append(row)
+                    failed = checks.get((row[0], row[1]))
+                    images.setdefault(row[0], []).append(
+                        self._image(row, none if failed is None else tuple(failed))
+                    )
             else:
                 cursor.execute(
                     f"SELECT run_id, rule, severity, count FROM audit_findings "
@@ -271,39 +290,32 @@ class SqlStore(HistoryStore):
                 )
                 for run_id, rule, severity, count in cursor.fetchall():
                     findings.setdefault(run_id, []).append(FindingCount(rule, severity, count))
-        records = [
-            self._run(row, images.get(row[0], []), checks, findings.get(row[0], []))
-            for row in run_rows
-        ]
-        records.sort(key=lambda r: (r.started_at, r.id))
+        # NOTE: runs of one commit share one GitInfo: a window of thousands holds few commits.
+        gits: dict[tuple[Any, Any, Any], GitInfo] = {}
+        records = []
+        for row in run_rows:
+            key = (row[4], row[5], row[6])
+            git = gits.get(key)
+            if git is None:
+                git = gits[key] = GitInfo(row[4], row[5], _flag(row[6]))
+            records.append(
+                RunRecord(
+                    row[0],
+                    _KINDS[row[1]],
+                    row[2],
+                    self._time_out(row[9]) or "",
+                    row[11],
+                    bool(row[12]),
+                    row[3],
+                    git,
+                    row[7],
+                    row[8],
+                    self._time_out(row[10]),
+                    tuple(images.get(row[0], ())),
+                    tuple(findings.get(row[0], ())),
+                )
+            )
         return records
-
-    def _run(
-        self,
-        row: Sequence[Any],
-        image_rows: list[Sequence[Any]],
-        checks: dict[tuple[str, str], list[FailedCheck]],
-        findings: list[FindingCount],
-    ) -> RunRecord:
-        run_id = row[0]
-        return RunRecord(
-            id=run_id,
-            kind=RunKind(row[1]),
-            stack=row[2],
-            profile=row[3],
-            git=GitInfo(row[4], row[5], _flag(row[6])),
-            engine=row[7],
-            tool_version=row[8],
-            started_at=self._time_out(row[9]) or "",
-            finished_at=self._time_out(row[10]),
-            status=row[11],
-            complete=bool(row[12]),
-            images=tuple(
-                self._image(r, tuple(checks.get((run_id, r[1]), ())))
-                for r in sorted(image_rows, key=lambda r: int(r[2]))
-            ),
-            findings=tuple(findings),
-        )
 
     @staticmethod
     def _image(row: Sequence[Any], failed_checks: tuple[FailedCheck, ...]) -> ImageRecord:

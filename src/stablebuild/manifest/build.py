@@ -23,15 +23,19 @@ from stablebuild.manifest import rules
 from stablebuild.manifest.model import (
     AuditSpec,
     Budgets,
+    EngineSpec,
     FfmpegSpec,
     GpuSpec,
     ImageSpec,
     Manifest,
     PackagesSpec,
+    Placement,
+    ReleaseSpec,
     RunSpec,
 )
 from stablebuild.manifest.nodes import Node
 from stablebuild.manifest.profiles import Layout
+from stablebuild.manifest.release import template_problem
 from stablebuild.manifest.schema import (
     FAIL_ON,
     HADOLINT_SEVERITIES,
@@ -98,6 +102,8 @@ class ManifestBuilder:
             version=Whole().read(top.get("version")) or 1,
             stack=StackReader(self, layout.images).read(top.get("stack")),
             history=self._history(top.get("history")),
+            engines=self._engines(top.get("engines")),
+            release=self._release(top.get("release")),
         )
 
     # -- top level ---------------------------------------------------------------------------
@@ -244,6 +250,7 @@ class ManifestBuilder:
         budgets = self._budgets(entries.get("budgets"))
         run = self._run(entries.get("run"))
         files = self._list(entries.get("files"), rules.image_path)
+        placement = self._placement(entries.get("placement"))
         if dockerfile is None or context is None:
             return None
         return ImageSpec(
@@ -263,7 +270,50 @@ class ManifestBuilder:
             run=run,
             files=files,
             secret_args=self.secret_args,
+            placement=placement,
         )
+
+    def _placement(self, node: Node | None) -> Placement | None:
+        if node is None or node.kind != "map":
+            return None
+        engine = Text().read(node.entries.get("engine"))
+        labels = TextList().read(node.entries.get("labels")) or ()
+        if engine is not None and labels:
+            self._report(node, "name an engine or labels, not both")
+        return Placement(engine=engine, labels=labels)
+
+    def _release(self, node: Node | None) -> ReleaseSpec:
+        """`release:` a tag template naming {image} and {channel}, and how many sets to keep."""
+        entries = node.entries if node is not None and node.kind == "map" else {}
+        default = ReleaseSpec()
+        tag, keep = Text().read(entries.get("tag")), Whole().read(entries.get("keep"))
+        if tag is not None:
+            self._check(entries["tag"], template_problem(tag))
+        if keep is not None and not 0 <= keep <= 100:
+            self._report(entries["keep"], "must be 0 to 100 (older sets kept after -previous)")
+        return ReleaseSpec(
+            tag if tag is not None else default.tag, keep if keep is not None else default.keep
+        )
+
+    def _engines(self, node: Node | None) -> tuple[EngineSpec, ...]:
+        """`engines:` in order; an endpoint must be a URL Docker can reach."""
+        if node is None or node.kind != "map":
+            return ()
+        engines = []
+        for name, item in node.entries.items():
+            entries = item.entries if item.kind == "map" else {}
+            endpoint = Text().read(entries.get("endpoint"))
+            if endpoint is not None and not endpoint.startswith(
+                ("unix://", "tcp://", "ssh://", "npipe://")
+            ):
+                self._report(
+                    entries["endpoint"],
+                    "must be unix:///PATH, tcp://HOST:PORT or ssh://USER@HOST "
+                    "(or leave it out to use the Docker context of that name)",
+                )
+            labels = TextList().read(entries.get("labels")) or ()
+            engines.append(EngineSpec(name, endpoint, labels))
+        return tuple(engines)
 
     def _check_target(self, node: Node, target: str, dockerfile: Path) -> None:
         stages = rules.dockerfile_stages(dockerfile)

@@ -44,6 +44,23 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """`placement:` pins an image to one engine, or to engines carrying every label."""
+
+    engine: str | None = None
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One entry of `engines:`: a Docker context name, or a name with an endpoint."""
+
+    name: str
+    endpoint: str | None = None  # unix://, tcp://, ssh://; None: the context of that name
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ImageSpec:
     name: str
     dockerfile: Path
@@ -63,6 +80,7 @@ class ImageSpec:
     # Build args whose values are masked (`***`), besides those whose names look secret.
     # NOTE: a sorted tuple, not a set: the spec is part of the results-cache key.
     secret_args: tuple[str, ...] = ()
+    placement: Placement | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,14 @@ class StackSpec:
 
 
 @dataclass(frozen=True)
+class ReleaseSpec:
+    """`release:` how promoted images are tagged (docs/releases.md)."""
+
+    tag: str = "{stack}/{image}:{channel}"  # fields: {stack} {image} {channel}
+    keep: int = 5  # numbered older sets kept behind `{channel}-previous`
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path  # the stablebuild.yml file
     root: Path  # its folder; relative paths resolve against it
@@ -151,3 +177,5 @@ class Manifest:
     version: int = 1
     stack: StackSpec | None = None  # the stack phase of validate, when the manifest has one
     history: str | None = None  # where runs are recorded: a URL, sqlite:PATH or off
+    engines: tuple[EngineSpec, ...] = ()  # empty: the current Docker context only
+    release: ReleaseSpec = field(default_factory=ReleaseSpec)  # promote / rollback tags

@@ -286,6 +286,8 @@ IMAGE_FIELDS: dict[str, Kind[object]] = {
     "budgets": BUDGETS,
     "run": RUN,
     "files": TextList(),
+    # Which engine builds and checks the image (docs/engines.md).
+    "placement": Section({"engine": Text(), "labels": TextList()}),
 }
 IMAGE = Section(IMAGE_FIELDS)
 # The stack phase of validate (docs/manifest.md, "stack"): compose files, smoke steps.
@@ -376,5 +378,8 @@ MANIFEST = Section(
         # Not in profiles: a mark only ever adds, so no layer may replace the list.
         "secret_args": TextList(),
         "history": Text(),  # the build history store (docs/history.md)
+        # Docker context names (or any name, with an endpoint) a run may use (docs/engines.md).
+        "engines": NamedMap(Section({"endpoint": Text(), "labels": TextList()})),
+        "release": Section({"tag": Text(), "keep": Whole()}),  # docs/releases.md
     }
 )

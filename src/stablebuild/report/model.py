@@ -70,6 +70,7 @@ class ImageReport:
     checks: list[CheckResult] = field(default_factory=list)
     facts: dict[str, Any] | None = None  # the probe's raw facts, kept for the JSON report
     from_cache: bool = False
+    engine: str | None = None  # the engine that built and checked it (several engines)
 
     @property
     def ok(self) -> bool:

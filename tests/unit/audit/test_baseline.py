@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.schemas.consumers import sarif_problems
 from typer.testing import CliRunner
 
 from stablebuild.audit import baseline
@@ -118,7 +119,9 @@ def test_sarif_says_new_and_unchanged(repo: Path, tmp_path: Path) -> None:
     audit(repo, tmp_path, write_baseline=path)
     (repo / "requirements.txt").write_text(REQUIREMENTS + "leftpad-py==1.2\n")
     later = audit(repo, tmp_path, baseline=path)
-    results = json.loads(formatter(AuditFormat.SARIF).format(later))["runs"][0]["results"]
+    doc = json.loads(formatter(AuditFormat.SARIF).format(later))
+    assert sarif_problems(doc) == []
+    results = doc["runs"][0]["results"]
     states = {(r["ruleId"], r["baselineState"]) for r in results}
     assert ("SB601", "new") in states and ("SB601", "unchanged") in states
     new = next(r for r in results if r["baselineState"] == "new" and r["ruleId"] == "SB601")
@@ -195,6 +198,10 @@ def test_cli_write_then_use(repo: Path, tmp_path: Path, monkeypatch: pytest.Monk
     )
     missing = runner.invoke(app, [*args, "--baseline", str(tmp_path / "nope.json")])
     assert missing.exit_code == 2 and "nope.json" in missing.stderr
+    nowhere = runner.invoke(app, [*args, "--write-baseline", str(tmp_path / "no" / "b.json")])
+    assert nowhere.exit_code == 2 and "does not exist" in nowhere.stderr
+    folder = runner.invoke(app, [*args, "--write-baseline", str(tmp_path)])
+    assert folder.exit_code == 2 and "not a regular file" in folder.stderr
 
 
 def test_entries_leave_suppressed_findings_out() -> None:

@@ -64,9 +64,7 @@ def test_each_layer_wins_over_the_ones_below(repo: Path, tmp_path: Path) -> None
         home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = https://pip.example/simple\n"
     )
     env = {"HOME": str(home), "XDG_CONFIG_DIRS": str(tmp_path / "none")}
-    assert config.resolve(repo, env=env, home=tmp_path / "empty").index_url == (
-        "https://pypi.org/simple"
-    )
+    assert config.resolve(repo, env=QUIET).index_url == "https://pypi.org/simple"
     found = config.resolve(repo, env=env, home=home, prefix=tmp_path)
     assert found.index_url == "https://pip.example/simple"
     assert found.sources["index_url"].endswith("pip.conf")
@@ -142,6 +140,7 @@ RULES = "[tool.stablebuild.audit.rules]\n"
             r":2: .*holds credentials",
         ),
         ("[tool.stablebuild]\nvuln = 1\n", r"pyproject.toml:2: .*unknown key 'vuln'"),
+        (AUDIT + 'vuln_db = "vulndb"\n', r"pyproject.toml:2: .*'vulndb': no such file or folder"),
         (AUDIT + 'fail_on = "error"\nfail_on = "never"\n', r"pyproject.toml:3: not valid TOML"),
     ],
 )
@@ -161,6 +160,7 @@ def test_pyproject_errors_name_file_and_line(repo: Path, text: str, message: str
         ({"STABLEBUILD_OFFLINE": "maybe"}, "STABLEBUILD_OFFLINE='maybe': must be true or false"),
         ({"STABLEBUILD_INDEX_TIMEOUT": "-1"}, "must be a number of seconds"),
         ({"PIP_INDEX_URL": "pkgs.example/simple"}, "PIP_INDEX_URL: 'pkgs.example/simple' is not"),
+        ({"STABLEBUILD_VULN_DB": "/no/such/db"}, "STABLEBUILD_VULN_DB='/no/such/db': no such file"),
         (
             {"STABLEBUILD_INDEX_URL": "https://me:hunter22@host /simple"},
             r"STABLEBUILD_INDEX_URL: 'https://\*\*\*@host /simple' is not a URL",

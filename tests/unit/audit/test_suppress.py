@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests.schemas.consumers import codequality_problems, sarif_problems
 from typer.testing import CliRunner
 
 from stablebuild.audit import suppress
@@ -261,6 +262,7 @@ def test_json_keeps_suppressed_findings_with_their_reason(suppressed_result: Aud
 
 def test_sarif_marks_them_in_source(suppressed_result: AuditResult) -> None:
     data = json.loads(formatter(AuditFormat.SARIF).format(suppressed_result))
+    assert sarif_problems(data) == []  # the OASIS schema and GitHub's rules
     results = data["runs"][0]["results"]
     suppressed = [r for r in results if r.get("suppressions")]
     assert len(suppressed) == 8
@@ -283,6 +285,7 @@ def test_human_and_ci_formats_leave_them_out(suppressed_result: AuditResult) -> 
     github = formatter(AuditFormat.GITHUB).format(suppressed_result)
     assert "SB502" not in github and "SB306" in github
     quality = json.loads(formatter(AuditFormat.CODEQUALITY).format(suppressed_result))
+    assert codequality_problems(quality) == []
     assert {i["check_name"] for i in quality} == {"SB306"}
 
 

@@ -404,3 +404,15 @@ def test_audit_records_its_findings_by_rule_and_severity(stack: Path, history_ur
         runner.invoke(app, ["history", str(stack), "--history", history_url, "-f", "json"]).stdout
     )
     assert data["audit"]["runs"] == 1 and data["audit"]["latest"]["warning"] == len(shown)
+
+
+def test_history_from_an_unreachable_store_is_exit_3_in_one_line(stack: Path) -> None:
+    from tests.history_support import free_port
+
+    url = f"postgresql://ci:pw-1234@127.0.0.1:{free_port()}/builds"
+    for command in (["history"], ["report", "--html", str(stack / "r.html")]):
+        result = runner.invoke(app, [*command, str(stack), "--history", url])
+        assert result.exit_code == 3, result.output
+        assert result.output.startswith("error: history postgresql://ci:***@127.0.0.1")
+        assert "pw-1234" not in result.output and "Traceback" not in result.output
+    assert not (stack / "r.html").exists()

@@ -213,3 +213,42 @@ def test_an_unreachable_postgresql_is_unavailable_and_hides_the_password() -> No
     text = f"{caught.value.message} {caught.value.hint}"
     assert "127.0.0.1" in text
     assert "s3cret-pw" not in text and "ci:***@" in text
+
+
+def test_runs_started_in_the_same_second_keep_the_order_they_were_recorded(
+    history_url: str,
+) -> None:
+    first = run_record(1, [api_image(400.0)])
+    same_second = [replace(first, id=run_id) for run_id in ("zz-first", "mm-second", "aa-third")]
+    with _open(history_url) as store:
+        for run in same_second:
+            store.record(run)
+        assert [r.id for r in store.runs(RunQuery("ffmpeg-api"))] == [
+            "zz-first", "mm-second", "aa-third",
+        ]  # fmt: skip
+        assert [r.id for r in store.runs(RunQuery("ffmpeg-api", last=1))] == ["aa-third"]
+
+
+def test_a_store_written_before_migration_2_is_migrated_and_keeps_its_runs(
+    history_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stablebuild.history.sql as sql
+    from stablebuild.history.migrations import MIGRATIONS
+
+    with monkeypatch.context() as old:  # the stablebuild that knew migration 1 only
+        old.setattr(sql, "MIGRATIONS", MIGRATIONS[:1])
+        old.setattr(sql, "LATEST", 1)
+        with _open(history_url) as store:
+            assert store.schema_version() == 1
+            with store._write() as cursor:  # type: ignore[attr-defined]
+                cursor.execute(
+                    "INSERT INTO runs (id, kind, stack, tool_version, started_at, status, "
+                    "complete) VALUES ('old-run', 'validate', 'ffmpeg-api', '0.1.0', "
+                    "'2026-10-01T08:00:00+00:00', 'passed', TRUE)"
+                )
+    with _open(history_url) as store:
+        assert store.schema_version() == LATEST == 2
+        store.record(run_record(1, [api_image()]))
+        old_run, new_run = store.runs(RunQuery("ffmpeg-api"))
+    assert old_run.id == "old-run" and old_run.images == () and old_run.complete
+    assert new_run.started_at == "2026-11-01T10:00:00+00:00"

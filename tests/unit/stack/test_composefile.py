@@ -158,6 +158,9 @@ def test_services_that_only_build_must_be_mapped_or_built() -> None:
     config = {"services": {"api": {"build": "."}, "job": {"build": "."}, "db": {"image": "pg"}}}
     assert unrunnable(config, {"api": "api"}, []) == ["job"]
     assert unrunnable(config, {"api": "api"}, ["job"]) == []
+    config["services"]["job"]["profiles"] = ["batch"]  # not started unless the profile is on
+    assert unrunnable(config, {"api": "api"}, []) == []
+    assert unrunnable(config, {"api": "api"}, [], ["batch"]) == ["job"]
 
 
 @pytest.mark.parametrize(

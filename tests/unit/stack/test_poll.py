@@ -19,7 +19,7 @@ from stablebuild.checks.stack import (
 )
 from stablebuild.engine.http import HttpAnswer
 from stablebuild.manifest.model import PollSpec
-from stablebuild.stack import poll_until
+from stablebuild.smoke import poll_until
 
 JOB = {"id": "j 1/2", "status": "succeeded", "encoder": "libx264", "attempts": 1,
        "ok": True, "error": None, "result": {"state": "done", "files": ["a.mp4"]}}  # fmt: skip

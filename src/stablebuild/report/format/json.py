@@ -74,6 +74,7 @@ class JsonFormat(ReportFormatter):
             "ok": image.ok,
             "build": self._build(image),
             "from_cache": image.from_cache,
+            "engine": image.engine,
             "checks": [check_dict(c) for c in image.checks],
             "facts": image.facts if self.include_facts else None,
         }

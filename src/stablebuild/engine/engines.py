@@ -1,0 +1,115 @@
+"""Which engines a run uses: `--engine` values, the manifest's `engines:`, or the current
+Docker context; and connecting to each, with failures naming the endpoint really used."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import docker
+import docker.errors
+from docker.context import ContextAPI
+
+from stablebuild.engine.client import START_HINT, Engine, shown
+from stablebuild.engine.dockerpy import DockerPyEngine
+from stablebuild.errors import EngineUnavailable, UsageError
+from stablebuild.manifest.model import EngineSpec
+
+SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
+DEFAULT = "default"  # what DOCKER_HOST or the current context names
+
+
+def current_endpoint() -> tuple[str, str]:
+    """The name and endpoint a plain `docker` command would use: DOCKER_HOST, else the
+    current context (DOCKER_CONTEXT or ~/.docker/config.json), else the default socket."""
+    host = os.environ.get("DOCKER_HOST")
+    if host:
+        return host, host
+    try:
+        context = ContextAPI.get_current_context()
+    except docker.errors.DockerException:
+        context = None
+    if context is None or not context.Host:
+        return "default", "unix:///var/run/docker.sock"
+    return str(context.name), shown(str(context.Host))
+
+
+def chosen(manifest_engines: Sequence[EngineSpec], cli: Sequence[str]) -> list[EngineSpec]:
+    """`--engine` values (a manifest engine's name, a context name or a URL) win over the
+    manifest's list; with neither, the current context alone."""
+    declared = {spec.name: spec for spec in manifest_engines}
+    if cli:
+        specs = []
+        for value in dict.fromkeys(cli):
+            if value.startswith(SCHEMES):
+                specs.append(EngineSpec(value, value))
+            else:
+                specs.append(declared.get(value, EngineSpec(value)))
+        return specs
+    if manifest_engines:
+        return list(manifest_engines)
+    return [EngineSpec(DEFAULT)]
+
+
+def _client_kwargs(spec: EngineSpec) -> tuple[str, dict[str, object]]:
+    """The endpoint and docker-py client arguments for one engine."""
+    if spec.endpoint is not None:
+        endpoint = spec.endpoint
+        kwargs = docker.utils.kwargs_from_env(environment={**os.environ, "DOCKER_HOST": endpoint})
+        return endpoint, {**kwargs, "use_ssh_client": endpoint.startswith("ssh://")}
+    if spec.name == DEFAULT:
+        name, endpoint = current_endpoint()
+        if name == endpoint:  # DOCKER_HOST, with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH
+            return endpoint, dict(docker.utils.kwargs_from_env())
+        if name == DEFAULT:
+            return endpoint, {"base_url": endpoint}
+        spec = EngineSpec(name, None, spec.labels)
+    context = ContextAPI.get_context(spec.name)
+    if context is None:
+        raise UsageError(
+            f"no engine named {spec.name!r}: not in the manifest's engines and no Docker context",
+            "list contexts with `docker context ls`, or pass --engine unix:///PATH|tcp://|ssh://",
+        )
+    return shown(str(context.Host)), {"base_url": context.Host, "tls": context.TLSConfig or False}
+
+
+def connect_engine(spec: EngineSpec, timeout: int = 120) -> DockerPyEngine:
+    """Connect to one engine; EngineUnavailable names the endpoint that did not answer."""
+    endpoint, kwargs = _client_kwargs(spec)
+    which = "" if spec.name in (endpoint, DEFAULT) else f" (engine {spec.name})"
+    if endpoint.startswith("unix://"):
+        sock = endpoint[len("unix://") :]
+        if os.path.exists(sock) and not os.access(sock, os.R_OK | os.W_OK):
+            raise EngineUnavailable(
+                f"no permission on the engine socket {sock}{which}",
+                "run as root, or add your user to the 'docker' group and log in again",
+            )
+    try:
+        client = docker.APIClient(version="auto", timeout=timeout, **kwargs)  # type: ignore[arg-type]
+        info = client.info()
+    except docker.errors.DockerException:
+        raise EngineUnavailable(
+            f"no Docker engine answers at {endpoint}{which}", START_HINT
+        ) from None
+    except Exception as exc:  # NOTE: requests / paramiko failures of an ssh:// or tcp:// host
+        raise EngineUnavailable(
+            f"no Docker engine answers at {endpoint}{which}: {type(exc).__name__}",
+            START_HINT,
+        ) from None
+    name = current_endpoint()[0] if spec.name == DEFAULT else spec.name
+    return DockerPyEngine(Engine(api=client, info=info), name=name, labels=spec.labels)
+
+
+def connect_all(
+    manifest_engines: Sequence[EngineSpec], cli: Sequence[str], timeout: int = 120
+) -> list[DockerPyEngine]:
+    """Every engine of the run, connected; one that does not answer stops the run (exit 3)
+    before anything is built: its pinned or GPU images would otherwise land elsewhere."""
+    engines = [connect_engine(spec, timeout) for spec in chosen(manifest_engines, cli)]
+    names = [e.capabilities.name for e in engines]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(
+            f"engine {', '.join(twice)} given twice", "name each engine once in --engine/engines:"
+        )
+    return engines

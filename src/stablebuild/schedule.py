@@ -1,0 +1,117 @@
+"""Scheduling a run's images: Dockerfile chains, run in parallel on a bounded pool.
+
+Kept apart from what is done to each image so that ordering, partial runs and engine loss can
+be unit-tested with a fake engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from stablebuild.engine.interface import Capabilities
+from stablebuild.errors import UsageError
+from stablebuild.manifest.model import ImageSpec
+
+T = TypeVar("T")
+DEFAULT_COST = 300.0  # seconds: an image with neither history nor a build budget
+
+
+def build_chains(specs: list[ImageSpec]) -> list[list[ImageSpec]]:
+    """Images built from the same Dockerfile, one after another; the chains run in parallel.
+
+    NOTE: the classic builder shares nothing between concurrent builds: two images of one
+    Dockerfile built at once would both build its common stages. In a chain, the second finds
+    them in the layer cache (the GPU worker after the CPU worker: a fraction of a second).
+    """
+    chains: dict[Path, list[ImageSpec]] = {}
+    for spec in specs:
+        chains.setdefault(spec.dockerfile.resolve(), []).append(spec)
+    return list(chains.values())
+
+
+class Scheduler:
+    """Runs chains on at most `jobs` threads; `close` drops what has not started."""
+
+    def __init__(self, jobs: int) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+
+    def run(self, chains: Sequence[Sequence[ImageSpec]], one: Callable[[ImageSpec], None]) -> None:
+        """`one` for every image, chain members in order; the first failure is raised."""
+
+        def chain(specs: Sequence[ImageSpec]) -> None:
+            for spec in specs:
+                one(spec)
+
+        futures: list[Future[None]] = [self.pool.submit(chain, c) for c in chains]
+        for future in futures:
+            future.result()
+
+    def each(self, items: Sequence[T], work: Callable[[T], None]) -> None:
+        """`work` for every item, in parallel; the first failure is raised."""
+        futures: list[Future[None]] = [self.pool.submit(work, item) for item in items]
+        for future in futures:
+            future.result()
+
+    def close(self, finished: bool) -> None:
+        # NOTE: on an interrupt, queued images are dropped and running ones lose their
+        # containers to the run's cleanup; the report keeps what finished.
+        self.pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def expected_cost(spec: ImageSpec, history: Mapping[str, float]) -> float:
+    """Seconds the image is expected to take: its last build time, else its budget."""
+    known = history.get(spec.name)
+    if known is not None:
+        return known
+    return spec.budgets.build_seconds or DEFAULT_COST
+
+
+def capable(chain: Sequence[ImageSpec], engines: Sequence[Capabilities]) -> list[Capabilities]:
+    """The engines every image of the chain may go to, best first.
+
+    `placement:` narrows to the named engine or to those carrying every label; an image with
+    `gpu:` prefers an engine with an NVIDIA runtime (elsewhere its GPU checks are skipped with
+    the reason, as on a single engine without one)."""
+    found = list(engines)
+    for spec in chain:
+        if spec.placement is None:
+            continue
+        if spec.placement.engine is not None:
+            found = [e for e in found if e.name == spec.placement.engine]
+        wanted = set(spec.placement.labels)
+        found = [e for e in found if wanted <= set(e.labels)]
+    if any(spec.gpu is not None for spec in chain):
+        nvidia = [e for e in found if e.nvidia_runtime]
+        found = nvidia or found
+    return found
+
+
+def place(
+    chains: Sequence[Sequence[ImageSpec]],
+    engines: Sequence[Capabilities],
+    history: Mapping[str, float] | None = None,
+) -> list[tuple[list[ImageSpec], Capabilities]]:
+    """Each chain on one engine: longest expected first, onto the least loaded capable engine
+    (load per CPU). Raises UsageError when a pinned image has no engine it may go to."""
+    costs = history or {}
+    load = {e.name: 0.0 for e in engines}
+    placed = []
+    ordered = sorted(chains, key=lambda c: -sum(expected_cost(s, costs) for s in c))
+    for chain in ordered:
+        candidates = capable(chain, engines)
+        if not candidates:
+            pinned = next(s for s in chain if s.placement is not None)
+            assert pinned.placement is not None
+            wanted = pinned.placement.engine or "labels " + ", ".join(pinned.placement.labels)
+            raise UsageError(
+                f"image {pinned.name}: no engine of this run matches its placement ({wanted}); "
+                f"engines: {', '.join(e.name for e in engines) or 'none'}",
+                "add the engine with --engine NAME_OR_URL or to `engines:`, or fix `placement:`",
+            )
+        best = min(candidates, key=lambda e: load[e.name] / max(1, e.cpus or 1))
+        load[best.name] += sum(expected_cost(s, costs) for s in chain)
+        placed.append((list(chain), best))
+    return placed

@@ -1,0 +1,95 @@
+"""Start-up is the cost of a cached re-validate: what the program imports, counted in modules.
+
+Each case runs in a fresh interpreter and fails when a forbidden module is imported or the
+module count passes its budget (counts, not seconds: they do not depend on the machine's load).
+A budget that fails after a deliberate import: move the import into the function that needs it,
+or raise the budget here and say why in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "ffmpeg-api"
+
+# Each of these costs more than a whole cached re-validate: pydantic (Typer's option coercion),
+# docker-py and requests (the full engine client), rich's live display and help renderers.
+HEAVY = ("pydantic", "pydantic_core", "docker", "requests", "urllib3", "rich.progress")
+RICH_HELP = ("rich.markdown", "rich.syntax", "rich.traceback", "rich.pretty")
+
+_PROGRAM = """
+import json, runpy, sys
+sys.argv = ["stablebuild", *sys.argv[1:]]
+try:
+    runpy.run_module("stablebuild", run_name="__main__")
+except SystemExit:
+    pass
+sys.stdout.write("\\n@@" + json.dumps(sorted(sys.modules)))
+"""
+
+_IMPORTS = """
+import json, sys
+{imports}
+sys.stdout.write("\\n@@" + json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules(code: str, *argv: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    _, marker, tail = done.stdout.rpartition("\n@@")
+    assert marker, f"no module list: {done.stderr[-2000:]}"
+    return set(json.loads(tail))
+
+
+def _forbidden(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names))
+
+
+@pytest.mark.parametrize(
+    ("argv", "budget", "forbidden"),
+    [
+        (("--version",), 260, HEAVY + RICH_HELP),
+        (("--help",), 400, HEAVY),
+        (("validate", "--help"), 400, HEAVY),
+        (("audit", "--help"), 400, HEAVY),
+        (("audit", str(EXAMPLE), "--format", "json", "--history", "off"), 480, HEAVY + RICH_HELP),
+    ],
+    ids=["version", "help", "validate-help", "audit-help", "audit-json"],
+)
+def test_the_program_imports_within_budget(
+    argv: tuple[str, ...], budget: int, forbidden: tuple[str, ...]
+) -> None:
+    modules = _modules(_PROGRAM, *argv)
+    assert _forbidden(modules, forbidden) == []
+    assert len(modules) <= budget, f"{len(modules)} modules imported, budget {budget}"
+
+
+def test_the_cache_hit_engine_path_is_stdlib_only() -> None:
+    """What a cache hit needs from the engine and the cache: no engine client library, no
+    rich, no pydantic."""
+    imports = "import stablebuild.cache, stablebuild.engine.unixapi"
+    modules = _modules(_IMPORTS.format(imports=imports))
+    assert _forbidden(modules, (*HEAVY, "rich", "typer", "click")) == []
+    assert len(modules) <= 190, f"{len(modules)} modules imported, budget 190"
+
+
+def test_option_parsing_does_not_import_pydantic() -> None:
+    """Every kind of value the commands take (Path, str, int, float, a choice, a list) parsed:
+    `--jobs 0` is refused by its own check after all of them were coerced."""
+    argv = ("validate", str(EXAMPLE), "-f", "json", "-o", "json:r.json", "-i", "api")
+    argv += ("--build-timeout", "60", "--profile", "ci", "-j", "0")
+    modules = _modules(_PROGRAM, *argv)
+    assert _forbidden(modules, HEAVY) == []
