@@ -11,7 +11,7 @@ BASE_TAG ?= stablebuild/airgap:bookworm
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv schemas engine base history-deps test test-unit test-integration lint format demo bench bench-quick clean
+.PHONY: help venv schemas engine base history-deps registry test test-unit test-integration lint format demo bench bench-quick clean
 
 help:
 	@echo "make demo   validate the reference stack (sets up venv, engine, base image)"
@@ -46,7 +46,11 @@ history-deps:
 	@scripts/ensure-postgres.sh
 	@scripts/ensure-chromium.sh
 
-test: venv schemas engine base history-deps
+# The release tests push to a real registry on loopback (Debian's docker-registry).
+registry:
+	@scripts/ensure-registry.sh
+
+test: venv schemas engine base history-deps registry
 	$(BIN)/pytest -q tests
 
 test-unit: venv schemas

@@ -13,8 +13,11 @@ from typing import Any
 
 from stablebuild.engine.client import Engine, connect
 from stablebuild.engine.dockerpy import pull as pull_image
+from stablebuild.engine.engines import manifest_engines
 from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.manifest.model import EngineSpec
+
+__all__ = ["DoctorLine", "Status", "diagnose", "engine_lines", "manifest_engines"]
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PROBE_IMAGE = "hello-world:latest"
@@ -189,17 +192,3 @@ def diagnose(
         _ca_line(),
     ]
     return lines, True
-
-
-def manifest_engines(directory: Path) -> tuple[EngineSpec, ...]:
-    """The `engines:` of the stack in `directory`, if it has a manifest that loads."""
-    from stablebuild.errors import StablebuildError
-    from stablebuild.manifest.load import find_manifest, load_manifest
-
-    path = find_manifest(directory)
-    if path is None:
-        return ()
-    try:
-        return load_manifest(path, inside=directory).engines
-    except StablebuildError:
-        return ()  # NOTE: doctor checks the machine; `validate` reports a broken manifest

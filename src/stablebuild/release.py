@@ -27,6 +27,7 @@ from stablebuild.history.releases import (
 )
 from stablebuild.manifest.model import Manifest
 from stablebuild.manifest.release import reference_problem, render, split_reference
+from stablebuild.release_push import PushFailed, push_channel
 
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 PREVIOUS = "previous"
@@ -107,6 +108,10 @@ def apply_tags(engine: EngineInterface, plan: TagPlan) -> None:
         engine.tag(image_id, repository, tag)
 
 
+def actor_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who moves the channel, and where the sources stand."""
@@ -123,8 +128,7 @@ class Actor:
             who = getpass.getuser()
         except (KeyError, OSError):
             who = "unknown"
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        return Actor(who, git_info(manifest.root), now)
+        return Actor(who, git_info(manifest.root), actor_now())
 
 
 def _check_references(manifest: Manifest, channel: str) -> None:
@@ -173,6 +177,7 @@ def promote(
     actor: Actor,
     run_id: str | None = None,
     allow_dirty: bool = False,
+    push: bool = False,
 ) -> ReleaseEvent:
     """Tag the run's images as `channel` (the latest passing, complete run when no `run_id`),
     shift the older sets down, and record the promotion. Raises ReleaseRefused."""
@@ -208,6 +213,14 @@ def promote(
         manifest.name, channel, PROMOTE, run.id, actor.at, actor.who, actor.git.commit, images
     )
     apply_tags(engine, tag_plan(manifest, channel, [*sets, event]))
+    if push:
+        try:
+            pushed = push_channel(manifest, engine, channel)
+        except PushFailed:
+            apply_tags(engine, tag_plan(manifest, channel, sets))  # nothing was promoted
+            raise
+        digests = " ".join(sorted(set(pushed.values())))
+        event = ReleaseEvent(**{**event.__dict__, "note": f"pushed {digests}"})
     return record_release(store, event)
 
 
@@ -258,10 +271,6 @@ def verify_images(
     finally:
         engine.remove_containers(run_id)
     return failures
-
-
-def actor_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def rollback(
@@ -335,6 +344,7 @@ def rollback(
 
 __all__ = [
     "Actor",
+    "PushFailed",
     "ReleaseRefused",
     "TagPlan",
     "VerificationFailed",
@@ -342,6 +352,7 @@ __all__ = [
     "channel_problem",
     "lineage",
     "promote",
+    "push_channel",
     "rollback",
     "slot_tag",
     "tag_plan",

@@ -60,8 +60,8 @@ def engine_socket(tmp_path: Path) -> Iterator[Path]:
         server.server_close()
 
 
-def test_socket_path_honours_docker_host() -> None:
-    assert socket_path({}) == "/var/run/docker.sock"
+def test_socket_path_honours_docker_host(tmp_path: Path) -> None:
+    assert socket_path({"DOCKER_CONFIG": str(tmp_path)}) == "/var/run/docker.sock"
     assert socket_path({"DOCKER_HOST": "unix:///run/user/1000/docker.sock"}) == (
         "/run/user/1000/docker.sock"
     )
@@ -78,6 +78,15 @@ def test_socket_path_honours_docker_host() -> None:
 )
 def test_an_engine_reached_otherwise_takes_the_full_path(environ: dict[str, str]) -> None:
     assert EngineSocket.from_env(environ) is None
+
+
+def test_a_docker_context_in_use_takes_the_full_path(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"currentContext": "remote-builder"}')
+    assert EngineSocket.from_env({"DOCKER_CONFIG": str(tmp_path)}) is None
+    (tmp_path / "config.json").write_text('{"currentContext": "default"}')
+    assert EngineSocket.from_env({"DOCKER_CONFIG": str(tmp_path)}) == EngineSocket(
+        "/var/run/docker.sock"
+    )
 
 
 def test_answers_ping_inspect_and_exists(engine_socket: Path) -> None:

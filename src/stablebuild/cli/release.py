@@ -65,6 +65,10 @@ def promote_cmd(
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="Promote from a tree with uncommitted changes.")
     ] = False,
+    push: Annotated[
+        bool,
+        typer.Option("--push", help="Push the channel's tags to the template's registry."),
+    ] = False,
     manifest: ManifestOpt = None,
     profile: ProfileOpt = None,
     history: HistoryOpt = None,
@@ -82,7 +86,7 @@ def promote_cmd(
         engine = DockerPyEngine(connect())
         event = promote(
             stack, store, engine, channel, actor=Actor.here(stack), run_id=run,
-            allow_dirty=allow_dirty,
+            allow_dirty=allow_dirty, push=push,
         )  # fmt: skip
     except HistoryError as exc:
         _fail(exc)
@@ -90,6 +94,8 @@ def promote_cmd(
         store.close()
     images = ", ".join(f"{name} {_short(i)}" for name, i in event.images.items())
     err.print(f"promoted run {event.run_id} to {channel}: {images}", markup=False)
+    if event.note:
+        err.print(event.note, markup=False)
 
 
 @app.command("rollback")

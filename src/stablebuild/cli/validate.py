@@ -342,12 +342,28 @@ def clean_cmd(
     prune: Annotated[
         bool, typer.Option(help="Also delete the untagged images validate keeps as its cache.")
     ] = False,
+    engine_refs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine",
+            help="Clean this engine (repeatable). Default: ./stablebuild.yml's engines, else "
+            "the current Docker context.",
+        ),
+    ] = None,
 ) -> None:
     """Remove the containers and image tags stablebuild created (by label), nothing else."""
     from stablebuild.engine import connect
     from stablebuild.engine.cleanup import clean
+    from stablebuild.engine.engines import connect_all, manifest_engines
 
-    engine = connect()
-    cleaned = clean(engine, run_id, prune=prune)
-    pruned = f", freed {cleaned.pruned_bytes / 1024**2:.0f} MB of cached images" if prune else ""
-    typer.echo(f"removed {cleaned.containers} containers and {cleaned.tags} image tags{pruned}")
+    declared = manifest_engines(Path.cwd())
+    several = connect_all(declared, engine_refs or []) if engine_refs or declared else None
+    targets = [(e.capabilities.name, e.engine) for e in several] if several else [("", connect())]
+    for name, engine in targets:
+        cleaned = clean(engine, run_id, prune=prune)
+        freed = f", freed {cleaned.pruned_bytes / 1024**2:.0f} MB of cached images"
+        where = f" on {name}" if several else ""
+        typer.echo(
+            f"removed {cleaned.containers} containers and {cleaned.tags} image tags{where}"
+            + (freed if prune else "")
+        )

@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import docker.errors
+import docker.utils as docker_utils
 import requests.exceptions
+from docker.api.build import process_dockerfile
 
 from stablebuild.buildargs import Redactor, arg_problem, redactor_for
 from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.engine.inputs import dockerignore_patterns
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.report.model import BuildOutcome, BuildStatus
@@ -54,6 +57,17 @@ def _dockerfile_arg(request: BuildRequest) -> str:
         return str(request.dockerfile.resolve())
 
 
+def _context_tar(request: BuildRequest) -> tuple[Any, str]:  # (a temporary file, its name)
+    """The context as docker-py would send it, less stablebuild's own folder; the Dockerfile's
+    name in it (one outside the context is added under a generated name, as docker-py does)."""
+    path = str(request.context)
+    dockerfile = process_dockerfile(_dockerfile_arg(request), path)
+    archive = docker_utils.tar(
+        request.context, exclude=dockerignore_patterns(request.context), dockerfile=dockerfile
+    )
+    return archive, str(dockerfile[0])
+
+
 def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) -> BuildOutcome:
     """Build `request`; a failed build is an outcome with its log, never an exception."""
     refused = [p for p in (arg_problem(n, v) for n, v in request.args.items()) if p is not None]
@@ -68,10 +82,12 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
     timed_out = False
     labels = {LABEL_RUN: request.label, **request.labels}
     observer(Event(request.image, "build-start", request.tag or request.dockerfile.name))
+    context, dockerfile = _context_tar(request)
     try:
         stream = engine.api.build(
-            path=str(request.context),
-            dockerfile=_dockerfile_arg(request),
+            fileobj=context,
+            custom_context=True,
+            dockerfile=dockerfile,
             tag=request.tag,
             buildargs=dict(request.args),
             target=request.target,
@@ -100,6 +116,8 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
             + redactor.text(str(exc)),
             "check that dockerd is still running (`docker info`), then run again",
         ) from None
+    finally:
+        context.close()  # a temporary file
     seconds = time.monotonic() - started
     if timed_out:
         error = f"build did not finish within {request.timeout:g} s"

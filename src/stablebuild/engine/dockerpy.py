@@ -223,6 +223,26 @@ class DockerPyEngine(EngineInterface):
         with self._translated():
             return cleanup.remove_tag(self.engine, tag)
 
+    def push(self, reference: str) -> str:
+        repository, tag = parse_repository_tag(reference)
+        digest = None
+        with self._translated():
+            for chunk in self.engine.api.push(repository, tag=tag, stream=True, decode=True):
+                if "error" in chunk:
+                    raise EngineError(f"push {reference}: {_first_line(Exception(chunk['error']))}")
+                digest = (chunk.get("aux") or {}).get("Digest") or digest
+        if not digest:
+            raise EngineError(f"push {reference}: the registry reported no digest")
+        return str(digest)
+
+    def registry_digest(self, reference: str) -> str | None:
+        with self._translated():
+            try:
+                found = self.engine.api.inspect_distribution(reference)
+            except docker.errors.NotFound:
+                return None
+        return str(found["Descriptor"]["digest"])
+
     def remove_containers(self, run_id: str | None = None) -> int:
         with self._translated():
             return cleanup.remove_containers(self.engine, run_id)

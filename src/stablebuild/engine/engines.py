@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -12,7 +13,7 @@ from docker.context import ContextAPI
 
 from stablebuild.engine.client import START_HINT, Engine, shown
 from stablebuild.engine.dockerpy import DockerPyEngine
-from stablebuild.errors import EngineUnavailable, UsageError
+from stablebuild.errors import EngineUnavailable, StablebuildError, UsageError
 from stablebuild.manifest.model import EngineSpec
 
 SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
@@ -113,3 +114,16 @@ def connect_all(
             f"engine {', '.join(twice)} given twice", "name each engine once in --engine/engines:"
         )
     return engines
+
+
+def manifest_engines(directory: Path) -> tuple[EngineSpec, ...]:
+    """The `engines:` of the stack in `directory`, if it has a manifest that loads."""
+    from stablebuild.manifest.load import find_manifest, load_manifest
+
+    path = find_manifest(directory)
+    if path is None:
+        return ()
+    try:
+        return load_manifest(path, inside=directory).engines
+    except StablebuildError:
+        return ()  # NOTE: doctor and clean look at engines; `validate` reports a bad manifest

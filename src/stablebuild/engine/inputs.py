@@ -19,12 +19,19 @@ from stablebuild.stages import parse, split_flags, stage_args, substitute
 _CONTENT_LIMIT = 1024 * 1024  # larger files are hashed by size and mtime, not content
 
 
-def _dockerignore(context: Path) -> list[str]:
+# NOTE: stablebuild's own folder beside the manifest (history, vulnerability DB) changes on
+# every run: sent with `COPY . .` it would bust the layer cache and ship the history.
+OWN_FOLDER = (".stablebuild", ".stablebuild/**")
+
+
+def dockerignore_patterns(context: Path) -> list[str]:
+    """The context's .dockerignore patterns, then stablebuild's own folder (last: it wins)."""
     path = context / ".dockerignore"
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    lines: list[str] = []
+    if path.is_file():
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    own = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return [*own, *OWN_FOLDER]
 
 
 def context_files(context: Path, dockerfile: Path) -> list[str]:
@@ -33,7 +40,7 @@ def context_files(context: Path, dockerfile: Path) -> list[str]:
         rel_dockerfile = dockerfile.resolve().relative_to(context.resolve()).as_posix()
     except ValueError:
         rel_dockerfile = None
-    return sorted(exclude_paths(str(context), _dockerignore(context), rel_dockerfile))
+    return sorted(exclude_paths(str(context), dockerignore_patterns(context), rel_dockerfile))
 
 
 def copy_sources(text: str, args: Mapping[str, str]) -> list[str] | None:

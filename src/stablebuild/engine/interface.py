@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stablebuild.errors import EngineError
 from stablebuild.events import Observer, ignore
 
 if TYPE_CHECKING:
@@ -114,6 +115,16 @@ class EngineInterface(ABC):
 
     @abstractmethod
     def remove_tag(self, tag: str) -> bool: ...
+
+    # NOTE: not abstract: only `stablebuild promote --push` needs them, and an engine that
+    # cannot push says so rather than every implementation having to.
+    def push(self, reference: str) -> str:
+        """Push `reference` (credentials from the Docker config); the digest the registry gave."""
+        raise EngineError(f"the engine {self.capabilities.name} cannot push images")
+
+    def registry_digest(self, reference: str) -> str | None:
+        """The digest the registry holds for `reference`; None when it holds none."""
+        raise EngineError(f"the engine {self.capabilities.name} cannot ask a registry")
 
     @abstractmethod
     def remove_containers(self, run_id: str | None = None) -> int:

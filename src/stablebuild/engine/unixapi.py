@@ -51,11 +51,25 @@ def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if environ is None else environ
     if any(env.get(name) for name in _OTHER_SETTINGS):
         return None
+    if not env.get("DOCKER_HOST") and _current_context(env) not in (None, "default"):
+        return None  # `docker context use X`: its endpoint is docker-py's to resolve
     host = env.get("DOCKER_HOST") or f"unix://{DEFAULT_SOCKET}"
     if not host.startswith("unix://"):
         return None
     path = host[len("unix://") :]
     return path or None
+
+
+def _current_context(env: Mapping[str, str]) -> str | None:
+    """The docker CLI's current context from its config.json (DOCKER_CONFIG or ~/.docker)."""
+    folder = env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    try:
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as file:
+            config = json.load(file)
+    except (OSError, ValueError):
+        return None
+    context = config.get("currentContext") if isinstance(config, dict) else None
+    return str(context) if context else None
 
 
 @dataclass(frozen=True)

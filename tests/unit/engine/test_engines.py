@@ -9,7 +9,13 @@ import pytest
 from docker.context import ContextAPI
 
 from stablebuild.engine import connect
-from stablebuild.engine.engines import DEFAULT, chosen, connect_all, connect_engine
+from stablebuild.engine.engines import (
+    DEFAULT,
+    chosen,
+    connect_all,
+    connect_engine,
+    manifest_engines,
+)
 from stablebuild.errors import EngineUnavailable, ManifestError, UsageError
 from stablebuild.manifest.load import load_manifest
 from stablebuild.manifest.model import EngineSpec, Placement
@@ -122,3 +128,14 @@ images:
     assert any(":4:" in p and "must be unix:///PATH, tcp://HOST:PORT" in p for p in problems)
     assert any(":6:" in p and "name an engine or labels, not both" in p for p in problems)
     assert all("\n" not in p for p in problems)  # every problem is one line
+
+
+def test_doctor_and_clean_read_the_engines_of_the_stack_here(tmp_path: Path) -> None:
+    write(
+        tmp_path, "version: 1\nname: s\nengines:\n  gpu-host: {endpoint: 'tcp://10.0.0.5:2376'}\n"
+    )
+    assert manifest_engines(tmp_path) == (EngineSpec("gpu-host", "tcp://10.0.0.5:2376"),)
+    (tmp_path / "stablebuild.yml").write_text("version: 1\nname: s\nengines: [oops]\n")
+    assert manifest_engines(tmp_path) == ()  # a broken manifest is validate's to report
+    (tmp_path / "stablebuild.yml").unlink()
+    assert manifest_engines(tmp_path) == ()
