@@ -14,11 +14,11 @@ from pathlib import Path
 
 from stablebuild.audit.finding import Finding
 from stablebuild.report.format.source import (
-    MAX_READ,
     Fingerprints,
     Place,
     line_text,
     normalize,
+    read_lines,
     repo_path,
     work_tree_root,
 )
@@ -30,7 +30,7 @@ def place(finding: Finding, root: Path, tree: Path) -> Place | None:
     if not finding.file:
         return None
     path = root / finding.file
-    text = line_text(path, finding.line) if finding.line else ""
+    text = line_text(path, finding.line, root) if finding.line else ""
     return Place(repo_path(tree, path), finding.line or 1, text)
 
 
@@ -50,21 +50,11 @@ def places(root: Path, findings: Sequence[Finding]) -> tuple[Path, list[Place | 
         text = ""
         if finding.line:
             if finding.file not in lines:
-                lines[finding.file] = _lines(root / finding.file)
+                lines[finding.file] = read_lines(root / finding.file, root)
             found = lines[finding.file]
             text = normalize(found[finding.line - 1]) if 0 < finding.line <= len(found) else ""
         out.append(Place(paths[finding.file], finding.line or 1, text))
     return tree, out
-
-
-def _lines(file: Path) -> list[str]:
-    """The file's lines, as `line_text` reads them; [] when it cannot be read."""
-    try:
-        if not file.is_file() or file.stat().st_size > MAX_READ:
-            return []
-        return file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
 
 
 def fingerprints(findings: Sequence[Finding], where: Sequence[Place | None]) -> list[str]:

@@ -45,9 +45,12 @@ def from_pyproject(path: Path | None) -> Layer:
     """`[tool.stablebuild]` of one pyproject.toml; {} when there is none."""
     if path is None:
         return {}
-    text = textfile.read_text(path, limit=MAX_PYPROJECT_BYTES)
+    # NOTE: a symbolic link must not lead out of its folder (a pull request could point it at a
+    # host file). A file that cannot be read gives no settings; the audit reports the file itself
+    # (SB001, SB002, SB003), as it does for every file it cannot read.
+    text = textfile.read_text(path, root=path.parent, limit=MAX_PYPROJECT_BYTES)
     if isinstance(text, textfile.Unreadable):
-        raise UsageError(f"{_shown(path)}: {text.reason}", "fix the file's permissions or size")
+        return {}
     if TABLE not in text:
         return {}
     data = _toml(path, text)

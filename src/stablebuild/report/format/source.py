@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
+from stablebuild import textfile
+
 SRCROOT = "%SRCROOT%"
 REPOSITORY = "https://github.com/stablebuild/stablebuild"  # SARIF informationUri, docs links
 MAX_READ = 5 * 1024 * 1024  # larger files are not read for a line's text (as the audit's limit)
@@ -61,15 +63,17 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
-def line_text(file: Path, line: int) -> str:
+def line_text(file: Path, line: int, root: Path | None = None) -> str:
     """The normalized content of `line` in `file`; "" when it cannot be read."""
-    try:
-        if not file.is_file() or file.stat().st_size > MAX_READ:
-            return ""
-        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
+    lines = read_lines(file, root)
     return normalize(lines[line - 1]) if 0 < line <= len(lines) else ""
+
+
+def read_lines(file: Path, root: Path | None = None) -> list[str]:
+    """The file's lines; [] when it cannot be read, or leads out of `root` (default: its own
+    folder): a symbolic link in a pull request must not bring a host file into a report."""
+    text = textfile.read_text(file, root=root or file.parent, limit=MAX_READ)
+    return [] if isinstance(text, textfile.Unreadable) else text.splitlines()
 
 
 _DIGITS = re.compile(r"\d+")
