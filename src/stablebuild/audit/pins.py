@@ -113,9 +113,6 @@ class Closures(Mapping[str, tuple[str, ...]]):
     def walked(self, root: str, members: tuple[str, ...]) -> None:
         self._walked[root] = members
 
-    def set(self, path: str, members: tuple[str, ...]) -> None:
-        self._walked[path] = members
-
     def __getitem__(self, path: str) -> tuple[str, ...]:
         if path in self._walked:
             return self._walked[path]
@@ -216,7 +213,7 @@ def _build(project: Project) -> Inventory:
     for lock_path in sorted(locks):
         lock = lockfiles.read(project, Path(lock_path))
         files[lock_path] = lock.requirements
-        closures.set(lock_path, (lock_path,))
+        closures.walked(lock_path, (lock_path,))
         for f in lock.requirements.findings:
             problems.setdefault((f.file, f.line, f.message), f)
         recorded.update(lock.recorded)

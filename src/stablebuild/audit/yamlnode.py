@@ -33,8 +33,9 @@ def compose(text: str) -> yaml.Node | None:
     NOTE: several rule families read the same compose or workflow file; it is composed once
     (the nodes are never modified).
     """
-    answer = _COMPOSED.get(text, _MISSING)
-    if answer is _MISSING:
+    if text in _COMPOSED:
+        answer = _COMPOSED[text]
+    else:
         answer = _composed(text)
         _COMPOSED[text] = answer
         _COMPOSED_BYTES[0] += len(text)
@@ -44,15 +45,14 @@ def compose(text: str) -> yaml.Node | None:
             _COMPOSED_BYTES[0] -= len(oldest)
     if isinstance(answer, YamlProblem):
         raise YamlProblem(answer.line, answer.message)
-    return answer  # type: ignore[return-value]
+    return answer
 
 
 # Composed documents kept by text, oldest dropped first past a budget of text (the nodes take
 # some 50 times the text's size).
-_COMPOSED: dict[str, object] = {}
+_COMPOSED: dict[str, yaml.Node | YamlProblem | None] = {}
 _COMPOSED_BYTES = [0]
 _COMPOSED_BUDGET = 4 * 1024 * 1024
-_MISSING = object()
 
 
 def _composed(text: str) -> yaml.Node | YamlProblem | None:

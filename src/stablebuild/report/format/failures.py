@@ -23,7 +23,13 @@ from stablebuild.manifest.load import load_manifest
 from stablebuild.manifest.model import ImageSpec, Manifest
 from stablebuild.manifest.nodes import Node, compose
 from stablebuild.manifest.profiles import apply
-from stablebuild.report.format.source import Place, line_text, repo_path, work_tree_root
+from stablebuild.report.format.source import (
+    Place,
+    line_text,
+    read_lines,
+    repo_path,
+    work_tree_root,
+)
 from stablebuild.report.format.text import clean
 from stablebuild.report.model import BuildStatus, CheckResult, CheckStatus, ImageReport, Report
 from stablebuild.stages import Instruction, ParsedDockerfile, parse
@@ -191,7 +197,8 @@ class Locator:
             ):
                 line = instruction.line
                 if pattern is not None:  # the continuation line that names it, when there is one
-                    line = _line_matching(dockerfile, instruction.line, pattern) or line
+                    root = self.stack.root if self.stack is not None else None
+                    line = _line_matching(dockerfile, instruction.line, pattern, root) or line
                 return self._node_place(str(dockerfile), line)
         return None
 
@@ -201,11 +208,7 @@ class Locator:
             return None
         want = canonicalize_name(dist)
         for path in self.stack.requirements:
-            try:
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
-                continue
-            for number, text in enumerate(lines, 1):
+            for number, text in enumerate(read_lines(path, self.stack.root), 1):
                 name = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
                 if name and canonicalize_name(name.group(1)) == want:
                     return self._node_place(str(path), number)
@@ -273,13 +276,12 @@ class Locator:
         return None
 
 
-def _line_matching(path: Path, start: int, pattern: re.Pattern[str]) -> int | None:
+def _line_matching(
+    path: Path, start: int, pattern: re.Pattern[str], root: Path | None
+) -> int | None:
     """The first line of the instruction starting at `start` (continuations followed) that
     matches `pattern`."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
+    lines = read_lines(path, root)
     for number in range(start, len(lines) + 1):
         text = lines[number - 1]
         if pattern.search(text):
