@@ -1,4 +1,5 @@
-"""The validation cache: known builds by input digest, judged results by (image, probe, spec).
+"""The validation cache: known builds by input digest, judged results by (image, probe, spec),
+passing stack-phase verdicts by what the phase ran (`stackinputs.py`).
 
 Plain JSON files under the user's cache dir, written atomically; a corrupt or unreadable entry
 is a miss, never an error.
@@ -16,7 +17,7 @@ from typing import Any
 
 from stablebuild import atomic
 from stablebuild.audit.options import default_cache_dir
-from stablebuild.report.model import CheckResult, CheckStatus
+from stablebuild.report.model import CheckResult, CheckStatus, StackReport
 
 
 def digest(*parts: Any) -> str:
@@ -41,8 +42,29 @@ def check_from_json(data: dict[str, Any]) -> CheckResult:
     )
 
 
+def stack_to_json(stack: StackReport) -> dict[str, Any]:
+    return {
+        "project": stack.project,
+        "compose": stack.compose,
+        "seconds": stack.seconds,
+        "checks": [check_to_json(c) for c in stack.checks],
+    }
+
+
+def stack_from_json(data: dict[str, Any]) -> StackReport:
+    """The remembered verdict, marked as such."""
+    return StackReport(
+        project=data.get("project"),
+        compose=data.get("compose"),
+        seconds=float(data.get("seconds", 0.0)),
+        checks=[check_from_json(c) for c in data["checks"]],
+        from_cache=True,
+    )
+
+
 class ValidationCache:
-    """`builds/<inputs digest>.json`, `results/<key>.json`, `passed/<stack>/<image>`."""
+    """`builds/<inputs digest>.json`, `results/<key>.json`, `stacks/<inputs>.json`,
+    `passed/<stack>/<image>`."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = (root or default_cache_dir()) / "validate"
@@ -69,6 +91,16 @@ class ValidationCache:
 
     def put_results(self, key: str, entry: dict[str, Any]) -> None:
         self._write(self.root / "results" / f"{key}.json", entry)
+
+    def stack(self, inputs: str) -> StackReport | None:
+        entry = self._read(self.root / "stacks" / f"{inputs}.json")
+        try:
+            return stack_from_json(entry) if entry is not None else None
+        except (KeyError, TypeError, ValueError):  # NOTE: an entry of another shape is a miss
+            return None
+
+    def put_stack(self, inputs: str, stack: StackReport) -> None:
+        self._write(self.root / "stacks" / f"{inputs}.json", stack_to_json(stack))
 
     def _passed_path(self, stack: str, image: str) -> Path:
         return self.root / "passed" / digest(stack) / f"{digest(image)}.json"
@@ -97,6 +129,18 @@ def reusable_build(
 def should_record_build(cache: ValidationCache | None, inputs: str | None, built: bool) -> bool:
     """Only a fresh build with known inputs is worth recording (a cached one already is)."""
     return cache is not None and bool(inputs) and built
+
+
+def should_record_stack(stack: StackReport | None) -> bool:
+    """Only a stack phase that ran and passed: a failure may have been the weather (a slow
+    start, a port in use), and is always run again."""
+    return (
+        stack is not None
+        and not stack.from_cache
+        and stack.ok
+        and bool(stack.checks)
+        and all(c.status is CheckStatus.PASSED for c in stack.checks)
+    )
 
 
 def changed_since_pass(

@@ -31,6 +31,8 @@ from stablebuild.checks.stack import (
     HealthState,
     health_problem,
     health_state,
+    plural,
+    skip_reason,
 )
 from stablebuild.engine.cleanup import remove_tag
 from stablebuild.engine.client import LABEL_RUN, Engine
@@ -56,30 +58,13 @@ from stablebuild.engine.http import send
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.manifest.model import ExecStep, HttpStep, Manifest, StackSpec
-from stablebuild.report.model import CheckResult, CheckStatus, ImageReport, Report, StackReport
+from stablebuild.report.model import CheckResult, CheckStatus, Report, StackReport
 from stablebuild.smoke import Sender, block, describe, run_exec, run_http, tail
 
 UP_GRACE = 60.0  # creating networks, volumes and containers, on top of the health wait
 CONFIG_TIMEOUT = 60.0
 DOWN_TIMEOUT = 120.0
 LOG_LINES = 20  # per service, joined to the first failed check
-
-
-def skip_reason(spec: StackSpec, images: list[ImageReport], enabled: bool) -> str | None:
-    """Why the stack phase does not run for this report, or None when it does."""
-    if not enabled:
-        return "not run: --no-stack"
-    bad = [image.name for image in images if not image.ok or not image.build.image_id]
-    if bad:
-        return f"not run: {_plural(bad, 'image')} {', '.join(bad)} did not pass"
-    present = {image.name for image in images}
-    missing = sorted({name for name in spec.services.values() if name not in present})
-    if missing:
-        return (
-            f"not run: the stack runs {_plural(missing, 'image')} {', '.join(missing)}, "
-            "not validated in this run (--image or --changed left it out)"
-        )
-    return None
 
 
 def run_stack(
@@ -230,7 +215,7 @@ class StackRun:
         lacking = unrunnable(self.config, self.spec.services, self.spec.build, enabled)
         if lacking:
             problems.append(
-                f"{_plural(lacking, 'service')} {', '.join(lacking)} only "
+                f"{plural(lacking, 'service')} {', '.join(lacking)} only "
                 f"{'has' if len(lacking) == 1 else 'have'} `build:`: map "
                 f"{'it' if len(lacking) == 1 else 'them'} to a manifest image in `stack.services`,"
                 " or list it in `stack.build`"
@@ -493,10 +478,6 @@ def _environment(value: Any) -> dict[str, str]:
 
 def _with_message(check: CheckResult, message: str) -> CheckResult:
     return CheckResult(check.id, check.family, check.status, message, check.value, check.expected)
-
-
-def _plural(names: list[str], word: str) -> str:
-    return word if len(names) == 1 else word + "s"
 
 
 @contextlib.contextmanager

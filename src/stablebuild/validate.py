@@ -26,9 +26,12 @@ from stablebuild.cache import (
     digest,
     reusable_build,
     should_record_build,
+    should_record_stack,
 )
 from stablebuild.checks.inputs import EngineFacts
+from stablebuild.checks.stack import skip_reason
 from stablebuild.diagnose import diagnose_build_log
+from stablebuild.engine.bases import BaseTransfer
 from stablebuild.engine.build import BuildRequest
 from stablebuild.engine.client import Engine
 from stablebuild.engine.interface import EngineInterface
@@ -39,6 +42,7 @@ from stablebuild.manifest.model import ImageSpec, Manifest
 from stablebuild.probe import PROBE_VERSION
 from stablebuild.report.model import BuildOutcome, BuildStatus, ImageReport, Report
 from stablebuild.schedule import Scheduler, build_chains, capable, place
+from stablebuild.stackinputs import stack_inputs
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Validation:
         self.facts = self.gatherers[engine.capabilities.name]
         self.engine_facts = self.facts.facts
         self.lost: set[str] = set()  # engines that stopped answering during the run
+        self.bases = BaseTransfer(engines, observer) if len(engines) > 1 else None
         self.report = Report(
             stack=manifest.name,
             run_id=self.run_id,
@@ -166,14 +171,7 @@ class Validation:
                 self.options.expected_seconds,
             )
             scheduler.each(placed, lambda item: self._chain(item[0], item[1].name))
-            self.engine.run_stack(
-                self.manifest,
-                self.report,
-                enabled=self.options.stack,
-                extra_args=self.options.extra_args,
-                build_timeout=self.options.build_timeout,
-                observer=self.observer,
-            )
+            self._stack_phase()
             self.report.complete = True
         finally:
             scheduler.close(finished=self.report.complete)
@@ -182,6 +180,50 @@ class Validation:
         order = {name: i for i, name in enumerate(self.manifest.images)}
         self.report.images.sort(key=lambda r: order.get(r.name, 0))
         return self.report
+
+    def _stack_phase(self) -> None:
+        """The manifest's stack phase, or the passing verdict of a run that ran the same."""
+        inputs = self._stack_inputs()
+        cached = self.cache.stack(inputs) if self.cache is not None and inputs else None
+        if cached is not None:
+            self.report.stack_phase = cached
+            self.observer(Event("stack", "checks-done", f"{len(cached.checks)} checks (cached)"))
+            return
+        self.engine.run_stack(
+            self.manifest,
+            self.report,
+            enabled=self.options.stack,
+            extra_args=self.options.extra_args,
+            build_timeout=self.options.build_timeout,
+            observer=self.observer,
+        )
+        if self.cache is not None and inputs and should_record_stack(self.report.stack_phase):
+            assert self.report.stack_phase is not None
+            self.cache.put_stack(inputs, self.report.stack_phase)
+
+    def _stack_inputs(self) -> str | None:
+        """What the stack phase would run, as a digest; None when it would not run (or
+        cannot be known: then it runs)."""
+        spec = self.manifest.stack
+        if self.cache is None or spec is None or self.options.nocache:
+            return None
+        if skip_reason(spec, self.report.images, self.options.stack) is not None:
+            return None
+        engine = self.engine
+
+        def image_id(ref: str) -> str | None:
+            try:
+                return engine.inspect(ref).image_id
+            except EngineError:
+                return None
+
+        return stack_inputs(
+            self.manifest,
+            {i.name: i.build.image_id for i in self.report.images if i.build.image_id},
+            image_id,
+            extra_args=self.options.extra_args,
+            endpoint=engine.capabilities.endpoint,
+        )
 
     def _chain(self, chain: list[ImageSpec], engine_name: str) -> None:
         """The chain's images on one engine; if it is lost, the rest once on another."""
@@ -226,6 +268,8 @@ class Validation:
     def _one(self, spec: ImageSpec, engine: EngineInterface | None = None) -> ImageReport:
         engine = engine or self.engine
         gatherer = self.gatherers[engine.capabilities.name]
+        if self.bases is not None:  # a local-only base another engine has: copied over first
+            self.bases.ensure(spec, engine, self._args(spec))
         inputs = self._inputs(spec, engine)
         outcome = self._cached_build(spec, inputs, engine) or self._build(spec, inputs, engine)
         if outcome.status not in (BuildStatus.BUILT, BuildStatus.CACHED) or not outcome.image_id:

@@ -10,8 +10,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from stablebuild.manifest.model import StackSpec
+    from stablebuild.report.model import ImageReport
 
 FAMILY = "stack"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.-]*)\}")
@@ -139,6 +143,27 @@ def health_problem(health: Health, seconds: float, limit: float) -> str:
     return f"{health.service} not healthy within {limit:g} s: {state}"
 
 
+def skip_reason(spec: StackSpec, images: list[ImageReport], enabled: bool) -> str | None:
+    """Why the stack phase does not run for this report, or None when it does."""
+    if not enabled:
+        return "not run: --no-stack"
+    bad = [image.name for image in images if not image.ok or not image.build.image_id]
+    if bad:
+        return f"not run: {plural(bad, 'image')} {', '.join(bad)} did not pass"
+    present = {image.name for image in images}
+    missing = sorted({name for name in spec.services.values() if name not in present})
+    if missing:
+        return (
+            f"not run: the stack runs {plural(missing, 'image')} {', '.join(missing)}, "
+            "not validated in this run (--image or --changed left it out)"
+        )
+    return None
+
+
+def plural(names: list[str], word: str) -> str:
+    return word if len(names) == 1 else word + "s"
+
+
 __all__ = [
     "FAMILY",
     "MISSING",
@@ -152,6 +177,8 @@ __all__ = [
     "health_state",
     "matches",
     "parse_json",
+    "plural",
     "poll_state",
     "seen",
+    "skip_reason",
 ]

@@ -128,6 +128,9 @@ class StackReport:
     compose: str | None = None  # the compose that ran it, e.g. "docker-compose 1.29.2"
     seconds: float = 0.0
     checks: list[CheckResult] = field(default_factory=list)
+    # The verdict of an earlier run whose inputs were the same (images, compose files, services'
+    # images); `project` and `seconds` are that run's.
+    from_cache: bool = False
 
     @property
     def ok(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from tests.schemas.consumers import junit_problems, sarif_problems
 
+from stablebuild.checks.stack import skip_reason
 from stablebuild.manifest.model import HttpStep, StackSpec
 from stablebuild.report.model import (
     BuildOutcome,
@@ -22,7 +23,6 @@ from stablebuild.report.model import (
     StackReport,
 )
 from stablebuild.report.write import render
-from stablebuild.stack import skip_reason
 
 P, F, S = CheckStatus.PASSED, CheckStatus.FAILED, CheckStatus.SKIPPED
 

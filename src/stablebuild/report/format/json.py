@@ -38,6 +38,7 @@ def _stack(stack: StackReport | None) -> dict[str, Any] | None:
         "project": stack.project,
         "compose": stack.compose,
         "seconds": round(stack.seconds, 3),
+        "from_cache": stack.from_cache,
         "checks": [check_dict(c) for c in stack.checks],
     }
 

@@ -80,6 +80,7 @@ def _stack_suite(root: ET.Element, report: Report, totals: dict[str, int]) -> fl
         ("complete", str(report.complete).lower()),
         ("project", stack.project or ""),
         ("compose", stack.compose or ""),
+        ("from_cache", str(stack.from_cache).lower()),
     ):
         ET.SubElement(props, "property", name=key, value=value)
     for check in stack.checks:

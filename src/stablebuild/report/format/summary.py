@@ -179,6 +179,8 @@ def stack_heading(stack: StackReport) -> str:
         parts.append(stack.compose)
     if stack.seconds:
         parts.append(f"{stack.seconds:.1f} s")
+    if stack.from_cache:
+        parts.append("verdict from the cache: nothing it ran changed")
     return " · ".join(parts)
 
 

@@ -1,0 +1,173 @@
+"""What a stack phase's verdict depends on, as one digest: the same digest, the same verdict.
+
+A passing stack phase is remembered under this digest (`cache.py`); a later run with the same
+images, compose files, `.env` and `env_file:` contents, environment values the compose files
+name, supporting images (as the engine has them) and compose program reuses that verdict
+rather than starting the whole stack again (a minute on the reference stack).
+
+Anything that cannot be known for sure gives no digest, and the phase runs: a service compose
+would build, an image reference that the environment completes (`${TAG}`), a supporting image
+the engine lacks (compose would pull it), a compose file that cannot be read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from stablebuild import __version__, textfile
+from stablebuild.buildargs import masked
+from stablebuild.manifest.model import Manifest, StackSpec
+
+# `$NAME`, `${NAME}`, `${NAME:-default}`...: compose fills these from the environment.
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+# Where `docker compose` (v2) may live besides the PATH's programs.
+_COMPOSE_PLUGINS = (
+    "~/.docker/cli-plugins/docker-compose",
+    "/usr/local/lib/docker/cli-plugins/docker-compose",
+    "/usr/libexec/docker/cli-plugins/docker-compose",
+    "/usr/lib/docker/cli-plugins/docker-compose",
+)
+
+
+def stack_inputs(
+    manifest: Manifest,
+    images: Mapping[str, str],
+    image_id: Callable[[str], str | None],
+    *,
+    extra_args: Mapping[str, str],
+    endpoint: str,
+) -> str | None:
+    """The digest of everything the stack phase's verdict depends on, or None if unknown.
+
+    `images`: the run's manifest images by name -> image id; `image_id` resolves a reference
+    on the engine that would run the stack (None: absent there).
+    """
+    from stablebuild.cache import digest  # NOTE: cache imports nothing of ours above it
+
+    spec = manifest.stack
+    if spec is None or spec.build:
+        return None
+    texts: dict[str, str] = {}
+    for path in (*spec.compose, manifest.root / ".env"):
+        text = _read(path, manifest.root)
+        if text is None and path.name != ".env":
+            return None
+        texts[_relative(path, manifest.root)] = text or ""
+    documents = [_load(texts[_relative(p, manifest.root)]) for p in spec.compose]
+    if any(d is None for d in documents):
+        return None
+    services = dict(_services(documents))
+    supporting: dict[str, str] = {}
+    for name, service in services.items():
+        if name in spec.services:
+            continue  # runs the image just validated, by id
+        if "build" in service and "image" not in service:
+            return None  # compose would build it (or refuse it): not known here
+        env_files = service.get("env_file") or []
+        for env_file in [env_files] if isinstance(env_files, str) else env_files:
+            where = env_file.get("path") if isinstance(env_file, dict) else env_file
+            if not isinstance(where, str):
+                return None
+            text = _read(manifest.root / where, manifest.root)
+            if text is None:
+                return None
+            texts[where] = text
+        ref = service.get("image")
+        if ref is None:
+            continue
+        if not isinstance(ref, str) or "$" in ref:
+            return None
+        found = image_id(ref)
+        if found is None:
+            return None
+        supporting[ref] = found
+    named = sorted({m.group(1) for text in texts.values() for m in _VARIABLE.finditer(text)})
+    validated = {service: images.get(image) for service, image in spec.services.items()}
+    if not all(validated.values()):
+        return None
+    return digest(
+        "stack-phase",
+        __version__,
+        _portable(spec, manifest.root),
+        texts,
+        {name: os.environ.get(name) for name in named},
+        validated,
+        supporting,
+        masked(dict(extra_args)),
+        endpoint,
+        _compose_programs(),
+    )
+
+
+def _read(path: Path, root: Path) -> str | None:
+    text = textfile.read_text(path, root=root)
+    return None if isinstance(text, textfile.Unreadable) else text
+
+
+def _relative(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root)
+
+
+def _load(text: str) -> Any:
+    """The compose document, within the YAML bounds; None when it is not one."""
+    import yaml
+
+    from stablebuild.yamlbounds import compose
+
+    try:
+        node = compose(text)
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return {}
+    loader = yaml.SafeLoader("")
+    try:
+        document = loader.construct_document(node)
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return document if isinstance(document, dict) else None
+
+
+def _services(documents: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each service with its keys merged across the files, as compose combines them."""
+    merged: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        services = document.get("services") or {}
+        if not isinstance(services, dict):
+            continue
+        for name, service in services.items():
+            if isinstance(service, dict):
+                merged.setdefault(str(name), {}).update(service)
+    yield from merged.items()
+
+
+def _portable(spec: StackSpec, root: Path) -> str:
+    """The spec with its paths relative: where the checkout lies does not change a verdict."""
+    return repr(replace(spec, compose=tuple(Path(_relative(p, root)) for p in spec.compose)))
+
+
+def _compose_programs() -> list[tuple[str, int, int]]:
+    """Which compose programs exist, and their size and change time: an upgrade is a change."""
+    found = []
+    paths = [shutil.which("docker"), shutil.which("docker-compose")]
+    paths += [os.path.expanduser(p) for p in _COMPOSE_PLUGINS]
+    for path in paths:
+        if not path:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        found.append((path, st.st_size, st.st_mtime_ns))
+    return found
+
+
+__all__ = ["stack_inputs"]
