@@ -237,7 +237,8 @@ def verify_images(
     (validate's own checks), then the stack phase when the manifest has one."""
     from stablebuild.facts import FactGatherer, Judging
     from stablebuild.report.model import BuildOutcome, BuildStatus, CheckStatus, Report
-    from stablebuild.validate import manifest_pins, new_run_id
+    from stablebuild.runid import new_run_id
+    from stablebuild.validate import manifest_pins
 
     run_id = new_run_id()
     judging = Judging(

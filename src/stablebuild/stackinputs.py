@@ -5,9 +5,13 @@ images, compose files, `.env` and `env_file:` contents, environment values the c
 name, supporting images (as the engine has them) and compose program reuses that verdict
 rather than starting the whole stack again (a minute on the reference stack).
 
+Services compose builds for the run (`stack.build`) count by their build inputs, hashed the way
+an image's are (the Dockerfile, the context after .dockerignore, the args, the base images' ids).
+
 Anything that cannot be known for sure gives no digest, and the phase runs: a service compose
-would build, an image reference that the environment completes (`${TAG}`), a supporting image
-the engine lacks (compose would pull it), a compose file that cannot be read.
+would build that `stack.build` does not name, an image reference or build value the environment
+completes (`${TAG}`), a supporting image the engine lacks (compose would pull it), a compose
+file that cannot be read, `extends:`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,23 +39,39 @@ _COMPOSE_PLUGINS = (
 )
 
 
+@dataclass(frozen=True)
+class StackInputs:
+    """The digest, and the parts of it a remembered answer checks again (`answer.py`)."""
+
+    digest: str
+    images: Mapping[str, str]  # supporting image reference -> id
+    environment: tuple[str, ...]  # the environment variables the compose files name
+    builds: tuple[tuple[Path, Mapping[str, str]], ...] = ()  # built services: Dockerfile, args
+
+
+# A build's inputs digest: (context, Dockerfile, args, target) -> digest, None if unknown.
+BuildDigest = Callable[[Path, Path, Mapping[str, str], "str | None"], "str | None"]
+
+
 def stack_inputs(
     manifest: Manifest,
     images: Mapping[str, str],
     image_id: Callable[[str], str | None],
+    build_digest: BuildDigest,
     *,
     extra_args: Mapping[str, str],
     endpoint: str,
-) -> str | None:
+) -> StackInputs | None:
     """The digest of everything the stack phase's verdict depends on, or None if unknown.
 
     `images`: the run's manifest images by name -> image id; `image_id` resolves a reference
-    on the engine that would run the stack (None: absent there).
+    on the engine that would run the stack (None: absent there); `build_digest` hashes the
+    inputs of a service compose builds.
     """
     from stablebuild.cache import digest  # NOTE: cache imports nothing of ours above it
 
     spec = manifest.stack
-    if spec is None or spec.build:
+    if spec is None:
         return None
     texts: dict[str, str] = {}
     for path in (*spec.compose, manifest.root / ".env"):
@@ -64,10 +84,23 @@ def stack_inputs(
         return None
     services = dict(_services(documents))
     supporting: dict[str, str] = {}
+    built: dict[str, str] = {}
+    builds: list[tuple[Path, Mapping[str, str]]] = []
     for name, service in services.items():
+        if "extends" in service:
+            return None
         if name in spec.services:
             continue  # runs the image just validated, by id
-        if "build" in service and "image" not in service:
+        if name in spec.build:
+            section = _build_section(service.get("build"), manifest.root)
+            if section is None:
+                return None
+            found_build = build_digest(*section)
+            if found_build is None:
+                return None
+            built[name] = found_build
+            builds.append((section[1], section[2]))
+        elif "build" in service and "image" not in service:
             return None  # compose would build it (or refuse it): not known here
         env_files = service.get("env_file") or []
         for env_file in [env_files] if isinstance(env_files, str) else env_files:
@@ -79,8 +112,8 @@ def stack_inputs(
                 return None
             texts[where] = text
         ref = service.get("image")
-        if ref is None:
-            continue
+        if ref is None or name in spec.build:
+            continue  # NOTE: a built service's `image:` is the tag compose gives it
         if not isinstance(ref, str) or "$" in ref:
             return None
         found = image_id(ref)
@@ -91,7 +124,7 @@ def stack_inputs(
     validated = {service: images.get(image) for service, image in spec.services.items()}
     if not all(validated.values()):
         return None
-    return digest(
+    found = digest(
         "stack-phase",
         __version__,
         _portable(spec, manifest.root),
@@ -99,10 +132,12 @@ def stack_inputs(
         {name: os.environ.get(name) for name in named},
         validated,
         supporting,
+        built,
         masked(dict(extra_args)),
         endpoint,
         _compose_programs(),
     )
+    return StackInputs(found, supporting, tuple(named), tuple(builds))
 
 
 def _read(path: Path, root: Path) -> str | None:
@@ -137,7 +172,7 @@ def _load(text: str) -> Any:
 
 
 def _services(documents: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each service with its keys merged across the files, as compose combines them."""
+    """Each service with its mappings merged across the files, as compose combines them."""
     merged: dict[str, dict[str, Any]] = {}
     for document in documents:
         services = document.get("services") or {}
@@ -145,8 +180,41 @@ def _services(documents: list[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             continue
         for name, service in services.items():
             if isinstance(service, dict):
-                merged.setdefault(str(name), {}).update(service)
+                _merge(merged.setdefault(str(name), {}), service)
     yield from merged.items()
+
+
+def _merge(into: dict[str, Any], more: dict[str, Any]) -> None:
+    for key, value in more.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _build_section(build: Any, root: Path) -> tuple[Path, Path, dict[str, str], str | None] | None:
+    """A service's `build:` as (context, Dockerfile, args, target); None when it depends on
+    the environment, leaves the stack's folder, or is not one."""
+    section = {"context": build} if isinstance(build, str) else build
+    if not isinstance(section, dict):
+        return None
+    raw_args = section.get("args") or {}
+    if isinstance(raw_args, list):
+        raw_args = dict(str(a).partition("=")[::2] for a in raw_args)
+    if not isinstance(raw_args, dict) or any(v is None for v in raw_args.values()):
+        return None  # `args: [NAME]` takes the environment's value
+    args = {str(k): str(v) for k, v in raw_args.items()}
+    context_text, dockerfile_text = section.get("context", "."), section.get("dockerfile")
+    target = section.get("target")
+    texts = [context_text, dockerfile_text or "", target or "", *args.values()]
+    if not all(isinstance(t, str) and "$" not in t for t in texts):
+        return None
+    context = (root / context_text).resolve()
+    dockerfile = (context / (dockerfile_text or "Dockerfile")).resolve()
+    top = root.resolve()
+    if not (textfile.inside(context, top) and textfile.inside(dockerfile, top)):
+        return None
+    return context, dockerfile, args, target
 
 
 def _portable(spec: StackSpec, root: Path) -> str:
@@ -170,4 +238,4 @@ def _compose_programs() -> list[tuple[str, int, int]]:
     return found
 
 
-__all__ = ["stack_inputs"]
+__all__ = ["BuildDigest", "StackInputs", "stack_inputs"]

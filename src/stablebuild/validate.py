@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 from stablebuild import __version__, textfile
@@ -41,8 +39,9 @@ from stablebuild.facts import FactGatherer, Judging
 from stablebuild.manifest.model import ImageSpec, Manifest
 from stablebuild.probe import PROBE_VERSION
 from stablebuild.report.model import BuildOutcome, BuildStatus, ImageReport, Report
+from stablebuild.runid import new_run_id, now
 from stablebuild.schedule import Scheduler, build_chains, capable, place
-from stablebuild.stackinputs import stack_inputs
+from stablebuild.stackinputs import StackInputs, stack_inputs
 
 
 @dataclass(frozen=True)
@@ -61,16 +60,6 @@ class ValidateOptions:
     changed_only: bool = False  # only images whose inputs changed since their last pass
     stack: bool = True  # the manifest's stack phase, after the images pass (--no-stack: False)
     expected_seconds: Mapping[str, float] = field(default_factory=dict)  # from history, by image
-
-
-def new_run_id() -> str:
-    """Time-ordered and unique; STABLEBUILD_RUN_PREFIX lets a CI job find its own leftovers."""
-    prefix = os.environ.get("STABLEBUILD_RUN_PREFIX", "")
-    return prefix + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def manifest_pins(manifest: Manifest) -> dict[str, str]:
@@ -142,7 +131,7 @@ class Validation:
         self.report = Report(
             stack=manifest.name,
             run_id=self.run_id,
-            started_at=_now(),
+            started_at=now(),
             complete=False,
             profile=manifest.profile,
             manifest=str(manifest.path),
@@ -153,6 +142,7 @@ class Validation:
         self._lock = threading.Lock()
         self.cache = ValidationCache(options.cache_dir) if options.use_cache else None
         self._digests: dict[tuple[str, str], str | None] = {}
+        self.stack_inputs: StackInputs | None = None  # what the stack phase ran, once known
 
     def selected(self) -> list[ImageSpec]:
         wanted = self.options.images
@@ -175,7 +165,7 @@ class Validation:
             self.report.complete = True
         finally:
             scheduler.close(finished=self.report.complete)
-            self.report.finished_at = _now()
+            self.report.finished_at = now()
             self.cleanup()
         order = {name: i for i, name in enumerate(self.manifest.images)}
         self.report.images.sort(key=lambda r: order.get(r.name, 0))
@@ -183,7 +173,8 @@ class Validation:
 
     def _stack_phase(self) -> None:
         """The manifest's stack phase, or the passing verdict of a run that ran the same."""
-        inputs = self._stack_inputs()
+        self.stack_inputs = self._stack_inputs()
+        inputs = self.stack_inputs.digest if self.stack_inputs is not None else None
         cached = self.cache.stack(inputs) if self.cache is not None and inputs else None
         if cached is not None:
             self.report.stack_phase = cached
@@ -201,7 +192,7 @@ class Validation:
             assert self.report.stack_phase is not None
             self.cache.put_stack(inputs, self.report.stack_phase)
 
-    def _stack_inputs(self) -> str | None:
+    def _stack_inputs(self) -> StackInputs | None:
         """What the stack phase would run, as a digest; None when it would not run (or
         cannot be known: then it runs)."""
         spec = self.manifest.stack
@@ -217,10 +208,25 @@ class Validation:
             except EngineError:
                 return None
 
+        def build_digest(
+            context: Path, dockerfile: Path, args: Mapping[str, str], target: str | None
+        ) -> str | None:
+            try:
+                return engine.inputs_digest(
+                    context=context,
+                    dockerfile=dockerfile,
+                    args=args,
+                    target=target,
+                    ca_bundle=self.ca_bundle,
+                )
+            except EngineError:
+                return None
+
         return stack_inputs(
             self.manifest,
             {i.name: i.build.image_id for i in self.report.images if i.build.image_id},
             image_id,
+            build_digest,
             extra_args=self.options.extra_args,
             endpoint=engine.capabilities.endpoint,
         )

@@ -176,3 +176,25 @@ def test_no_cache_and_no_stack_never_reuse(stack: Path) -> None:
     again = run(stack, engine, nocache=True, use_cache=True)
     assert engine.stack_runs == 2 and again.stack_phase is not None
     assert not again.stack_phase.from_cache
+
+
+def test_a_service_the_stack_builds_counts_by_its_build_inputs(stack: Path) -> None:
+    """`stack.build` services (PostgreSQL built from a local base, no registry): their
+    Dockerfile and context are part of the verdict's inputs."""
+    (stack / "db").mkdir()
+    (stack / "db" / "Dockerfile").write_text("FROM debian:bookworm\nRUN echo postgres\n")
+    (stack / "compose.yml").write_text(
+        COMPOSE.replace("    image: postgres:15\n", "    image: shop/db:local\n    build: ./db\n")
+    )
+    manifest = (stack / "stablebuild.yml").read_text()
+    (stack / "stablebuild.yml").write_text(
+        manifest.replace("  services:", "  build: [db]\n  services:")
+    )
+    engine = StackEngine()
+    run(stack, engine)
+    run(stack, engine)
+    assert engine.stack_runs == 1
+    (stack / "db" / "Dockerfile").write_text("FROM debian:bookworm\nRUN echo postgres 16\n")
+    again = run(stack, engine)
+    assert engine.stack_runs == 2 and again.stack_phase is not None
+    assert not again.stack_phase.from_cache

@@ -7,106 +7,45 @@ commands speak through `note()` and `detail()`. A report on stdout is never sile
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from enum import Enum, IntEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from stablebuild import __version__, interrupt, outputs
+from stablebuild import __version__, interrupt
 from stablebuild.cli import coerce
-from stablebuild.errors import (
-    EngineUnavailable,
-    ManifestError,
-    StablebuildError,
-    UsageError,
+from stablebuild.console import (
+    EXIT_ENGINE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Verbosity,
+    choose,
+    detail,
+    err,
+    exit_code_for,
+    note,
+    output_exit_code,
+    report_error,
+    reset,
+    verbosity,
+    write_outputs,
 )
+from stablebuild.errors import StablebuildError
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_ENGINE = 3
-EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
 # `-h` as well as `--help`, on every command (click passes it down to each sub-command).
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-F = TypeVar("F", bound=Enum)
-
-
-class _StderrConsole:
-    """The stderr console, made on first use: a command that prints nothing there (a cached
-    re-validate, `--help`) does not load rich's console for it."""
-
-    _console: Console | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._console is None:
-            from rich.console import Console
-
-            # Diagnostics go to stderr so that stdout stays clean for `--format json`; no emoji
-            # codes: a path such as `a:x:b` must print as written.
-            self._console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-        return getattr(self._console, name)
-
-
-err = cast("Console", _StderrConsole())
-
-
-def exit_code_for(exc: StablebuildError) -> int:
-    if isinstance(exc, (ManifestError, UsageError)):
-        return EXIT_USAGE
-    if isinstance(exc, EngineUnavailable):
-        return EXIT_ENGINE
-    return EXIT_FAILED
-
-
-class Verbosity(IntEnum):
-    QUIET = -1  # errors only on stderr
-    NORMAL = 0
-    VERBOSE = 1  # also details: what was used, how long each part took
-
-
-class _Chosen:
-    """The verbosity of the invocation under way; set while options are parsed, reset by
-    `StablebuildGroup.main` so nothing outlives an invocation (tests invoke many)."""
-
-    level: Verbosity | None = None
-
-
-def verbosity() -> Verbosity:
-    return Verbosity.NORMAL if _Chosen.level is None else _Chosen.level
-
-
-def note(message: str) -> None:
-    """A diagnostic on stderr (progress, "report written to ..."); `-q` silences it."""
-    if verbosity() > Verbosity.QUIET:
-        err.print(message, markup=False)
-
-
-def detail(message: str) -> None:
-    """A diagnostic on stderr only with `-v`."""
-    if verbosity() >= Verbosity.VERBOSE:
-        err.print(message, markup=False)
-
-
-def _choose(level: Verbosity) -> None:
-    if _Chosen.level not in (None, level):
-        raise UsageError("-q/--quiet and -v/--verbose together", "pick one of the two")
-    _Chosen.level = level
 
 
 def _quiet(value: bool) -> None:
     if value:
-        _choose(Verbosity.QUIET)
+        choose(Verbosity.QUIET)
 
 
 def _verbose(value: bool) -> None:
     if value:
-        _choose(Verbosity.VERBOSE)
+        choose(Verbosity.VERBOSE)
 
 
 _VERBOSITY = ("quiet", "verbose")
@@ -120,18 +59,6 @@ def _add_verbosity(command: Any, options: list[Any]) -> None:
         _add_verbosity(sub, options)
 
 
-def report_error(exc: StablebuildError) -> None:
-    """One line per problem, `error:` first, then the hint; never a traceback."""
-    problems = exc.problems if isinstance(exc, ManifestError) else []
-    if problems:
-        for problem in problems:
-            err.print(f"error: {problem}", markup=False)
-    else:
-        err.print(f"error: {exc.message}", markup=False)
-    if exc.hint:
-        err.print(f"hint: {exc.hint}", markup=False)
-
-
 class StablebuildGroup(TyperGroup):
     """Maps stablebuild's errors to the documented exit codes for every command, and gives
     every command `-q` and `-v`."""
@@ -143,7 +70,7 @@ class StablebuildGroup(TyperGroup):
         _add_verbosity(self, [p for p in self.params if p.name in _VERBOSITY])
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        _Chosen.level = None
+        reset()
         return super().main(*args, **kwargs)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
@@ -224,23 +151,22 @@ def root(
     """stablebuild: catch broken Docker builds of Python services before they ship."""
 
 
-def write_outputs(targets: Sequence[outputs.OutputTarget[F]], render: Callable[[F], str]) -> bool:
-    """Write every `-o` target; one that fails is named on stderr and the rest still written.
-
-    Returns False when any failed: the caller still prints the report on stdout, then exits
-    with `output_exit_code`.
-    """
-    written, failures = outputs.write_targets(targets, render)
-    for target in written:
-        note(f"report written to {target.describe()}")
-    for failure in failures:
-        err.print(f"error: {failure}", markup=False)
-    if failures:
-        err.print("hint: the report is on stdout and in every other file named", markup=False)
-    return not failures
-
-
-def output_exit_code(code: int) -> int:
-    """The exit code when a report file could not be written: 2 (a usage problem), unless the
-    run's own code says more (3 engine lost, 130 interrupted)."""
-    return max(code, EXIT_USAGE)
+__all__ = [
+    "CONTEXT",
+    "EXIT_ENGINE",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Verbosity",
+    "app",
+    "base_app",
+    "detail",
+    "err",
+    "exit_code_for",
+    "note",
+    "output_exit_code",
+    "report_error",
+    "verbosity",
+    "write_outputs",
+]

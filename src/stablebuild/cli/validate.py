@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import sys
-import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,27 +13,19 @@ from stablebuild.buildargs import arg_problem
 from stablebuild.cli import values
 from stablebuild.cli.app import (
     EXIT_ENGINE,
-    EXIT_FAILED,
     EXIT_INTERRUPTED,
-    EXIT_OK,
     Verbosity,
     app,
+    detail,
     err,
-    note,
-    output_exit_code,
     verbosity,
-    write_outputs,
 )
 from stablebuild.errors import EngineUnavailable, UsageError
-from stablebuild.events import Event, Observer, ignore
-from stablebuild.outputs import OutputTarget, parse_targets
+from stablebuild.outputs import parse_targets
+from stablebuild.progress import observer_for_run
 from stablebuild.report.format.interface import ReportFormat
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.progress import TaskID
-
-    from stablebuild.report.model import Report
     from stablebuild.validate import Validation
 
 
@@ -49,93 +40,6 @@ def parse_build_args(values: list[str]) -> dict[str, str]:
             raise UsageError(f"--build-arg: {problem}", "pass a one-line value")
         args[key] = val
     return args
-
-
-class ProgressLines:
-    """Progress on stderr, one line per notable event: for CI logs and pipes; with `every`
-    (`-v`), one line for every event."""
-
-    def __init__(self, console: Console, every: bool = False) -> None:
-        self.console = console
-        self.every = every
-        self.started: dict[str, float] = {}
-
-    def __call__(self, event: Event) -> None:
-        now = time.monotonic()
-        elapsed = now - self.started.setdefault(event.image, now)
-        if event.kind == "build-start":
-            self.console.print(f"{event.image}: building {event.message}", markup=False)
-        elif event.kind == "build-step":
-            self.console.print(
-                f"{event.image}: step {event.step}/{event.total} {event.message[:80]}"
-                f"  ({elapsed:.0f} s)",
-                markup=False,
-                style="dim",
-            )
-        elif event.kind == "build-done":
-            self.console.print(f"{event.image}: build {event.message} ({elapsed:.1f} s)")
-        elif event.kind in _PHASES or event.kind in ("checks-done", "stack"):
-            text = _PHASES.get(event.kind, event.message)
-            self.console.print(f"{event.image}: {text}", markup=False)
-        elif self.every:
-            text = f"{event.kind} {event.message}".strip()
-            self.console.print(f"{event.image}: {text} ({elapsed:.1f} s)", markup=False)
-
-
-_PHASES = {"probe-start": "probing", "run-start": "starting a trial container"}
-
-
-class ProgressBars:
-    """A live rich display on a terminal: one row per image with step N/M, instruction, time."""
-
-    def __init__(self, console: Console) -> None:
-        # NOTE: imported here: rich.progress is only for a terminal, never for a pre-push hook.
-        from rich.progress import (
-            BarColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.fields[image]}"),
-            BarColumn(bar_width=20),
-            TextColumn("{task.completed:.0f}/{task.total:.0f}"),
-            TextColumn("{task.description}", markup=False),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> ProgressBars:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def __call__(self, event: Event) -> None:
-        task = self.tasks.get(event.image)
-        if task is None:
-            task = self.progress.add_task("queued", image=event.image, total=1)
-            self.tasks[event.image] = task
-        if event.kind == "build-step":
-            self.progress.update(
-                task, total=event.total, completed=event.step - 1, description=event.message[:60]
-            )
-        elif event.kind == "build-done":
-            total = self.progress.tasks[task].total or 1
-            self.progress.update(task, completed=total, description=f"build {event.message}")
-        elif event.kind == "checks-done":
-            self.progress.update(task, description=event.message)
-            self.progress.stop_task(task)
-        elif event.kind in _PHASES:
-            self.progress.update(task, description=_PHASES[event.kind])
-        elif event.kind == "stack":
-            self.progress.update(task, description=event.message[:60])
 
 
 @app.command("validate")
@@ -235,8 +139,9 @@ def validate_cmd(
 ) -> None:
     """Build every image of the stack, check each from the inside, and report what was seen."""
     # NOTE: imported here: a cached re-validate is a pre-push hook, and start-up is its cost.
-    from stablebuild.cli.history import finish_validate, validate_history
+    from stablebuild import verdict
     from stablebuild.engine import connect
+    from stablebuild.history.session import run_redactor
     from stablebuild.manifest.load import find_manifest, load_manifest
     from stablebuild.validate import ValidateOptions, validate
 
@@ -273,62 +178,69 @@ def validate_cmd(
         ca_bundle=ca_bundle,
         stack=not no_stack,
     )
-    recorder = validate_history(
-        stack,
-        location=history,
-        required=history_required,
-        max_regression=max_regression,
-        baseline_ref=baseline_ref,
-        extra_args=options.extra_args,
+    history_params = {
+        "setting": stack.history,
+        "manifest_file": str(stack.path),
+        "location": history,
+        "required": history_required,
+        "max_regression": max_regression,
+        "baseline_ref": baseline_ref,
+    }
+    recorder = verdict.open_history(
+        root=stack.root,
+        redactor=run_redactor(stack, options.extra_args),
+        **history_params,  # type: ignore[arg-type]
     )
     several = bool(engine_refs or stack.engines)
     if several:  # NOTE: only then: the one-engine path stays the fast one
-        from stablebuild.engine.engines import connect_all
-    engine = connect_all(stack.engines, engine_refs or []) if several else connect()
+        from stablebuild.engine.engines import connect_available
+    engine = (
+        connect_available(stack.engines, engine_refs or [], lambda w: err.print(w, markup=False))
+        if several
+        else connect()
+    )
+    if several:  # NOTE: placement spreads the history's build times; one engine needs none
+        from stablebuild.history.costs import expected_seconds
+
+        costs = expected_seconds(recorder.location, stack.name, stack.profile)
+        options = replace(options, expected_seconds=costs)
     holder: list[Validation] = []
-    level = verbosity()  # -q: no progress; -v: a line per event, even on a terminal
-    bars = ProgressBars(err) if err.is_terminal and level is Verbosity.NORMAL else None
-    lines = ProgressLines(err, every=level is Verbosity.VERBOSE)
-    observer: Observer = bars or (ignore if level is Verbosity.QUIET else lines)
+    observer, bars = observer_for_run()
+    events = verdict.EventLog(observer)
     try:
         with bars or contextlib.nullcontext():
-            report = validate(engine, stack, options, observer, on_start=holder.append)
+            report = validate(engine, stack, options, events, on_start=holder.append)
     except KeyboardInterrupt:
         if holder:  # a file that cannot be written is named; the exit code stays 130
-            _emit(holder[0].report, fmt, outputs)
-            finish_validate(recorder, holder[0].report, EXIT_INTERRUPTED)
+            verdict.emit(holder[0].report, fmt, outputs)
+            verdict.finish_validate(recorder, holder[0].report, EXIT_INTERRUPTED)
         err.print("interrupted: partial report written, marked incomplete", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except EngineUnavailable:
         if holder:  # what finished before the engine went away is still worth keeping
-            _emit(holder[0].report, fmt, outputs)
-            finish_validate(recorder, holder[0].report, EXIT_ENGINE)
+            verdict.emit(holder[0].report, fmt, outputs)
+            verdict.finish_validate(recorder, holder[0].report, EXIT_ENGINE)
         raise
-    if changed and not report.images:
-        note("nothing changed since the last passing run: nothing to validate")
-        return
-    recorder.judge(report)  # regression checks, in every report format
-    written = _emit(report, fmt, outputs)
-    code = finish_validate(recorder, report, EXIT_OK if report.ok else EXIT_FAILED)
-    if code or not written:
-        raise typer.Exit(code if written else output_exit_code(code))
-
-
-def _emit(report: Report, fmt: ReportFormat, outputs: list[OutputTarget[ReportFormat]]) -> bool:
-    """Every file first, then stdout; False when a file could not be written (named on stderr)."""
-    from rich.console import Console
-
-    from stablebuild.report.ci_surfaces import announce_validate
-    from stablebuild.report.format.terminal import TerminalFormat
-    from stablebuild.report.write import render
-
-    announce_validate(report)  # partial reports too: workflow commands and step summary
-    written = write_outputs(outputs, lambda out_fmt: render(report, out_fmt))
-    if fmt is ReportFormat.TERMINAL:
-        TerminalFormat().print(report, Console(highlight=False, emoji=False))
-    else:
-        sys.stdout.write(render(report, fmt))
-    return written
+    # NOTE: before the regression checks: those are judged again against the history of then.
+    why_not = verdict.remember(
+        holder[0] if holder else None,
+        report,
+        events,
+        {
+            "format": fmt.value,
+            "outputs": list(output or []),
+            "changed": changed,
+            "verbosity": None if verbosity() is Verbosity.NORMAL else int(verbosity()),
+            "history": history_params,
+        },
+        named_paths=[p for p in (directory, manifest, ca_bundle) if p is not None],
+        output_paths=[t.path for t in outputs],
+        extra_args=options.extra_args,
+    )
+    detail(f"answer not remembered: {why_not}" if why_not else "answer remembered")
+    code = verdict.conclude(report, recorder, fmt, outputs, changed=changed)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("clean")

@@ -99,21 +99,31 @@ def context_digest(context: Path, dockerfile: Path, text: str, args: Mapping[str
     return digest.hexdigest()
 
 
-def base_image_ids(
-    engine: Engine, dockerfile_text: str, args: Mapping[str, str]
-) -> dict[str, str] | None:
-    """Id of every external image the Dockerfile builds FROM; None when one is unknown."""
+def base_refs(dockerfile_text: str, args: Mapping[str, str]) -> list[str] | None:
+    """Every external image the Dockerfile builds FROM; None when one cannot be told."""
     df = parse(dockerfile_text)
     values = df.global_defaults(args)
-    ids: dict[str, str] = {}
+    refs: list[str] = []
     for stage in df.stages:
         if df.parent(stage, values) is not None:
             continue
         image = substitute(stage.image, values)
         if image is None:
             return None
-        if image.lower() == "scratch":
-            continue
+        if image.lower() != "scratch":
+            refs.append(image)
+    return refs
+
+
+def base_image_ids(
+    engine: Engine, dockerfile_text: str, args: Mapping[str, str]
+) -> dict[str, str] | None:
+    """Id of every external image the Dockerfile builds FROM; None when one is unknown."""
+    refs = base_refs(dockerfile_text, args)
+    if refs is None:
+        return None
+    ids: dict[str, str] = {}
+    for image in refs:
         try:
             ids[image] = str(engine.api.inspect_image(image)["Id"])
         except docker.errors.ImageNotFound:

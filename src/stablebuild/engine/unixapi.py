@@ -1,15 +1,16 @@
 """The few engine calls a cache hit needs, over the engine's unix socket, with the stdlib only.
 
-A re-validate of an unchanged stack asks the engine whether each cached image still exists; for
-that, loading docker-py and requests costs more than the whole answer. This client speaks the
-Engine API's HTTP/1.1 on `DOCKER_HOST=unix://...` (or the default socket) for `/_ping` and
+A re-validate of an unchanged stack asks the engine what it is and whether each image it used
+still exists; for that, loading docker-py and requests costs more than the whole answer. This
+client speaks the Engine API's HTTP/1.0 (one request per connection, read to its end: a few
+lines of socket code where `http.client` would load the e-mail parser) on
+`DOCKER_HOST=unix://...` (or the default socket) for `/_ping`, `/info`, `/version` and
 `/images/{id}/json`, and on anything it cannot speak (TLS, tcp://, ssh://, a docker context, a
 socket it may not open) says so with `Unanswered`: the caller then takes the full path.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -27,22 +28,6 @@ _OTHER_SETTINGS = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT")
 
 class Unanswered(Exception):
     """This client cannot answer here; the full engine path can (or says why not)."""
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
@@ -72,6 +57,36 @@ def _current_context(env: Mapping[str, str]) -> str | None:
     return str(context) if context else None
 
 
+def _response(data: bytes, where: str) -> tuple[int, bytes]:
+    """The status and body of one HTTP answer read to its end."""
+    head, sep, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.split(b"\r\n")
+    parts = status_line.split(b" ", 2)
+    if not sep or len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise Unanswered(f"{where}: not an HTTP answer")
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip().lower()
+    if headers.get(b"transfer-encoding") == b"chunked":
+        body = _unchunked(body, where)
+    return int(parts[1]), body
+
+
+def _unchunked(body: bytes, where: str) -> bytes:
+    out: list[bytes] = []
+    while True:
+        size_line, sep, rest = body.partition(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0], 16)
+        except ValueError:
+            raise Unanswered(f"{where}: a broken chunked answer") from None
+        if not sep or size == 0:
+            return b"".join(out)
+        out.append(rest[:size])
+        body = rest[size + 2 :]
+
+
 @dataclass(frozen=True)
 class EngineSocket:
     """One engine, reached over its unix socket; every call opens and closes one connection."""
@@ -86,18 +101,32 @@ class EngineSocket:
         return None if path is None else cls(path)
 
     def _get(self, path: str) -> tuple[int, bytes]:
-        conn = _UnixConnection(self.path, self.timeout)
+        request = f"GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: stablebuild\r\n\r\n"
+        chunks: list[bytes] = []
+        size = 0
         try:
-            conn.request("GET", path, headers={"Host": "docker", "User-Agent": "stablebuild"})
-            answer = conn.getresponse()
-            body = answer.read(MAX_BODY + 1)
-        except (OSError, http.client.HTTPException) as exc:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(self.timeout)
+                sock.connect(self.path)
+                sock.sendall(request.encode("ascii"))
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_BODY + 65536:
+                        raise Unanswered(f"{self.path}{path}: answer over {MAX_BODY} bytes")
+        except OSError as exc:
             raise Unanswered(f"{self.path}: {exc}") from None
-        finally:
-            conn.close()
-        if len(body) > MAX_BODY:
-            raise Unanswered(f"{self.path}{path}: answer over {MAX_BODY} bytes")
-        return answer.status, body
+        return _response(b"".join(chunks), f"{self.path}{path}")
+
+    def get_json(self, path: str) -> Any:
+        """The JSON document the engine answers to GET `path` (HTTP 200 only)."""
+        status, body = self._get(path)
+        if status != 200:
+            raise Unanswered(f"{self.path}{path}: HTTP {status}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise Unanswered(f"{self.path}{path}: not JSON") from None
 
     def ping(self) -> bool:
         """Whether an engine answers on the socket."""

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from stablebuild import doctor
 from stablebuild.cli import app
-from stablebuild.cli.validate import ProgressLines
+from stablebuild.progress import ProgressLines
 from stablebuild.events import Event
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "audit" / "dockerfile" / "reference"

@@ -1,0 +1,138 @@
+"""The console side of the command line, without Typer: exit codes, the stderr console,
+`-q`/`-v`, one-line errors, and writing `-o` files.
+
+Kept apart from `cli/app.py`, and out of the `cli` package (which loads Typer), so that a
+remembered `validate` answer (`replay.py`) speaks exactly as the full command does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from enum import Enum, IntEnum
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from stablebuild import interrupt
+from stablebuild.errors import (
+    EngineUnavailable,
+    ManifestError,
+    StablebuildError,
+    UsageError,
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ENGINE = 3
+EXIT_INTERRUPTED = interrupt.EXIT_INTERRUPTED
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from stablebuild.outputs import OutputTarget
+
+F = TypeVar("F", bound=Enum)
+
+
+class _StderrConsole:
+    """The stderr console, made on first use: a command that prints nothing there (a cached
+    re-validate, `--help`) does not load rich's console for it."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            # Diagnostics go to stderr so that stdout stays clean for `--format json`; no emoji
+            # codes: a path such as `a:x:b` must print as written.
+            self._console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+        return getattr(self._console, name)
+
+
+err = cast("Console", _StderrConsole())
+
+
+def exit_code_for(exc: StablebuildError) -> int:
+    if isinstance(exc, (ManifestError, UsageError)):
+        return EXIT_USAGE
+    if isinstance(exc, EngineUnavailable):
+        return EXIT_ENGINE
+    return EXIT_FAILED
+
+
+class Verbosity(IntEnum):
+    QUIET = -1  # errors only on stderr
+    NORMAL = 0
+    VERBOSE = 1  # also details: what was used, how long each part took
+
+
+class _Chosen:
+    """The verbosity of the invocation under way; set while options are parsed (or from a
+    remembered answer), reset by `StablebuildGroup.main` so nothing outlives an invocation."""
+
+    level: Verbosity | None = None
+
+
+def verbosity() -> Verbosity:
+    return Verbosity.NORMAL if _Chosen.level is None else _Chosen.level
+
+
+def note(message: str) -> None:
+    """A diagnostic on stderr (progress, "report written to ..."); `-q` silences it."""
+    if verbosity() > Verbosity.QUIET:
+        err.print(message, markup=False)
+
+
+def detail(message: str) -> None:
+    """A diagnostic on stderr only with `-v`."""
+    if verbosity() >= Verbosity.VERBOSE:
+        err.print(message, markup=False)
+
+
+def report_error(exc: StablebuildError) -> None:
+    """One line per problem, `error:` first, then the hint; never a traceback."""
+    problems = exc.problems if isinstance(exc, ManifestError) else []
+    if problems:
+        for problem in problems:
+            err.print(f"error: {problem}", markup=False)
+    else:
+        err.print(f"error: {exc.message}", markup=False)
+    if exc.hint:
+        err.print(f"hint: {exc.hint}", markup=False)
+
+
+def write_outputs(targets: Sequence[OutputTarget[F]], render: Callable[[F], str]) -> bool:
+    """Write every `-o` target; one that fails is named on stderr and the rest still written.
+
+    Returns False when any failed: the caller still prints the report on stdout, then exits
+    with `output_exit_code`.
+    """
+    if not targets:  # NOTE: nothing to write needs no file machinery loaded
+        return True
+    from stablebuild.outputs import write_targets
+
+    written, failures = write_targets(targets, render)
+    for target in written:
+        note(f"report written to {target.describe()}")
+    for failure in failures:
+        err.print(f"error: {failure}", markup=False)
+    if failures:
+        err.print("hint: the report is on stdout and in every other file named", markup=False)
+    return not failures
+
+
+def output_exit_code(code: int) -> int:
+    """The exit code when a report file could not be written: 2 (a usage problem), unless the
+    run's own code says more (3 engine lost, 130 interrupted)."""
+    return max(code, EXIT_USAGE)
+
+
+def choose(level: Verbosity) -> None:
+    """Set the invocation's verbosity; both `-q` and `-v` is a usage error."""
+    if _Chosen.level not in (None, level):
+        raise UsageError("-q/--quiet and -v/--verbose together", "pick one of the two")
+    _Chosen.level = level
+
+
+def reset() -> None:
+    _Chosen.level = None

@@ -1,0 +1,366 @@
+"""How `validate` ends, whichever way its report was made, and the remembered answer's replay.
+
+One ending for both: the history's regression checks, the report in every `-o` file and on
+stdout (with CI's workflow commands and step summary), the run recorded, the exit code. The full
+command (`cli/validate.py`) calls `conclude` after a run; `answer()` calls it with a remembered
+report (`answer.py`) when nothing that report depends on changed, having imported neither
+Typer, docker-py, requests, pydantic nor the manifest loader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from stablebuild.console import (
+    EXIT_ENGINE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Verbosity,
+    err,
+    exit_code_for,
+    note,
+    output_exit_code,
+    report_error,
+    write_outputs,
+)
+from stablebuild.errors import StablebuildError, UsageError
+from stablebuild.events import Event, Observer
+
+if TYPE_CHECKING:
+    from stablebuild.answer import Memo
+    from stablebuild.buildargs import Redactor
+    from stablebuild.history.interface import HistoryError
+    from stablebuild.history.session import HistorySession
+    from stablebuild.manifest.model import Manifest
+    from stablebuild.outputs import OutputTarget
+    from stablebuild.report.format.interface import ReportFormat
+    from stablebuild.report.model import Report
+    from stablebuild.validate import ValidateOptions, Validation
+
+# The command line of this process, when it is the program (set by `__main__`): what a memo is
+# keyed by. Tests invoking the app in-process leave it unset, and nothing is remembered.
+invocation: list[str] | None = None
+
+
+# --- the ending -------------------------------------------------------------------------------
+
+
+def open_history(
+    *,
+    setting: str | None,
+    root: Path,
+    manifest_file: str,
+    redactor: Redactor,
+    location: str | None,
+    required: bool,
+    max_regression: str | None,
+    baseline_ref: str | None,
+) -> HistorySession:
+    """The history of this validate, checked before any build: a bad value is exit 2, and a
+    required store that cannot be reached is exit 3 at once. `setting`: the manifest's."""
+    from stablebuild.history.location import resolve_location
+    from stablebuild.history.session import HistorySession
+
+    limits = None
+    if max_regression is not None:
+        from stablebuild.history.regression import parse_limits
+
+        limits = parse_limits(max_regression)
+    if baseline_ref is not None and limits is None:
+        raise UsageError("--baseline-ref needs --max-regression", "e.g. --max-regression size=10%")
+    where = resolve_location(location, os.environ, setting, root, manifest_file=manifest_file)
+    session = HistorySession(
+        where,
+        root,
+        warn=_printer(required),
+        redactor=redactor,
+        limits=limits,
+        baseline_ref=baseline_ref,
+        required=required,
+    )
+    try:
+        session.check_required()
+    except StablebuildError as exc:
+        from stablebuild.history.interface import HistoryError  # NOTE: only now: it is large
+
+        if not isinstance(exc, HistoryError):
+            raise
+        fail_required(exc)
+    return session
+
+
+def _printer(required: bool) -> Any:
+    def warn(message: str, hint: str) -> None:
+        err.print(f"{'error' if required else 'warning'}: {message}", markup=False)
+        if hint:
+            err.print(f"hint: {hint}", markup=False)
+
+    return warn
+
+
+def fail_required(exc: HistoryError) -> NoReturn:
+    report_error(exc)
+    err.print("hint: --history-required: nothing is built without the history", markup=False)
+    raise SystemExit(EXIT_ENGINE)
+
+
+def finish_validate(session: HistorySession, report: Report, code: int) -> int:
+    """Record the finished (or partial) run; the exit code, 3 when a required store failed."""
+    recorded = session.finish(report)
+    if not recorded and session.required and code in (0, 1):
+        return EXIT_ENGINE
+    return code
+
+
+def emit(report: Report, fmt: ReportFormat, outputs: list[OutputTarget[ReportFormat]]) -> bool:
+    """Every file first, then stdout; False when a file could not be written (named on stderr)."""
+    from stablebuild.report.ci_surfaces import announce_validate
+    from stablebuild.report.format.interface import ReportFormat
+    from stablebuild.report.write import render
+
+    announce_validate(report)  # partial reports too: workflow commands and step summary
+    written = write_outputs(outputs, lambda out_fmt: render(report, out_fmt))
+    if fmt is ReportFormat.TERMINAL:
+        from rich.console import Console
+
+        from stablebuild.report.format.terminal import TerminalFormat
+
+        TerminalFormat().print(report, Console(highlight=False, emoji=False))
+    else:
+        sys.stdout.write(render(report, fmt))
+    return written
+
+
+def conclude(
+    report: Report,
+    session: HistorySession,
+    fmt: ReportFormat,
+    outputs: list[OutputTarget[ReportFormat]],
+    *,
+    changed: bool,
+) -> int:
+    """Judge regressions, write the report everywhere, record the run: the exit code."""
+    if changed and not report.images:
+        note("nothing changed since the last passing run: nothing to validate")
+        return EXIT_OK
+    session.judge(report)  # regression checks, in every report format
+    written = emit(report, fmt, outputs)
+    code = finish_validate(session, report, EXIT_OK if report.ok else EXIT_FAILED)
+    return code if written else output_exit_code(code)
+
+
+# --- remembering an answer --------------------------------------------------------------------
+
+
+class EventLog:
+    """Passes every event on, and keeps it for the memo."""
+
+    def __init__(self, observer: Observer) -> None:
+        self.observer = observer
+        self.events: list[list[Any]] = []
+
+    def __call__(self, event: Event) -> None:
+        self.events.append([event.image, event.kind, event.message, event.step, event.total])
+        self.observer(event)
+
+
+def remember(
+    validation: Validation | None,
+    report: Report,
+    events: EventLog,
+    params: dict[str, Any],
+    *,
+    named_paths: Sequence[Path],
+    output_paths: Sequence[Path],
+    extra_args: Mapping[str, str],
+) -> str | None:
+    """Leave a memo of this run when it answered entirely from the cache; why not, else."""
+    from stablebuild import answer
+    from stablebuild.engine.inputs import base_refs
+    from stablebuild.engine.unixapi import EngineSocket, Unanswered
+    from stablebuild.history.session import run_redactor
+    from stablebuild.report.codec import to_data
+
+    argv = invocation
+    if argv is None or validation is None:
+        return "not run as the program"
+    manifest, options = validation.manifest, validation.options
+    why = _not_rememberable(validation, report, options)
+    if why is not None:
+        return why
+    socket = EngineSocket.from_env()
+    if socket is None:
+        return "the engine is not reached on a unix socket"
+    data = to_data(report)
+    if run_redactor(manifest, extra_args).data(data) != data:
+        return "the report holds a secret value"
+    images = {i.build.image_id: i.build.image_id for i in report.images if i.build.image_id}
+    builds: list[tuple[Path, Mapping[str, str]]] = [
+        (spec.dockerfile, {**spec.args, **options.extra_args})
+        for spec in (manifest.images[i.name] for i in report.images)
+    ]
+    stack_used = validation.stack_inputs
+    if report.stack_phase is not None and report.stack_phase.from_cache:
+        if stack_used is None:
+            return "the stack phase's inputs are unknown"
+        images |= stack_used.images
+        builds += stack_used.builds
+    for dockerfile, args in builds:  # NOTE: a base image pulled again is a new answer
+        try:
+            text = dockerfile.read_text(encoding="utf-8")
+        except OSError:
+            return f"{dockerfile} cannot be read"
+        refs = base_refs(text, args)
+        if refs is None:
+            return f"the base images of {dockerfile} cannot be told"
+        images |= dict.fromkeys(refs, "")
+    root = str(manifest.root)
+    skip = [".stablebuild", *(os.path.relpath(p, root) for p in output_paths)]
+    if not _sends_git(manifest):
+        skip.append(".git")
+    tree = answer.tree(root, skip)
+    if tree is None:
+        return f"more than {answer.MAX_ENTRIES} files under {root}"
+    try:
+        engine = answer.engine_identity(socket)
+        images = {ref: socket.image_id(ref) or "" for ref in images}
+    except Unanswered as exc:
+        return f"the engine did not answer: {exc}"
+    if engine is None or not all(images.values()):
+        return "the engine's answers are incomplete"
+    paths = answer.outside_files([str(p) for p in named_paths], root, os.environ)
+    names = stack_used.environment if stack_used is not None else ()
+    memo = answer.Memo(
+        key=answer.memo_key(argv, os.getcwd(), os.environ),
+        params=params,
+        report=data,
+        events=events.events,
+        root=root,
+        skip=skip,
+        tree=tree,
+        files={p: answer.signature(p) for p in paths},
+        environment=answer.environment(names, os.environ),
+        socket=socket.path,
+        engine=engine,
+        images=images,
+    )
+    answer.write(memo, options.cache_dir)
+    return None
+
+
+def _not_rememberable(
+    validation: Validation, report: Report, options: ValidateOptions
+) -> str | None:
+    from stablebuild.report.model import BuildStatus, CheckStatus
+
+    if len(validation.engines) > 1:
+        return "several engines"
+    if not options.use_cache or options.nocache or options.keep_images:
+        return "the cache was not used, or the run tags images"
+    if not report.complete:
+        return "the run did not finish"
+    if any(i.build.status is not BuildStatus.CACHED or not i.from_cache for i in report.images):
+        return "an image was built or checked in this run"
+    stack = report.stack_phase
+    ran = stack is not None and any(c.status is not CheckStatus.SKIPPED for c in stack.checks)
+    if stack is not None and not stack.from_cache and ran:
+        return "the stack phase ran"
+    return None
+
+
+def _sends_git(manifest: Manifest) -> bool:
+    """Whether a build context sends the manifest folder's `.git` (then it counts)."""
+    from stablebuild.engine.inputs import context_files
+
+    git = (manifest.root / ".git").resolve()
+    for spec in manifest.images.values():
+        context = spec.context.resolve()
+        if not (git == context or context in git.parents):
+            continue
+        inside = git.relative_to(context).as_posix()
+        files = context_files(spec.context, spec.dockerfile)
+        if any(f == inside or f.startswith(inside + "/") for f in files):
+            return True
+    return False
+
+
+# --- answering from a memo --------------------------------------------------------------------
+
+
+def answer(argv: list[str]) -> int | None:
+    """The exit code of `stablebuild ARGV` from its remembered answer; None: run the command."""
+    from stablebuild import answer as memos
+    from stablebuild.report.codec import from_data
+
+    memo = memos.read(memos.memo_key(argv, os.getcwd(), os.environ))
+    if memo is None or memos.still_true(memo, os.environ) is not None:
+        return None
+    try:
+        report = from_data(memo.report)
+    except (KeyError, TypeError, ValueError):
+        return None
+    try:
+        return _replay(memo, report)
+    except StablebuildError as exc:
+        report_error(exc)
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return EXIT_INTERRUPTED
+
+
+def _replay(memo: Memo, report: Report) -> int:
+    from stablebuild import console
+    from stablebuild.buildargs import NO_SECRETS
+    from stablebuild.outputs import parse_targets
+    from stablebuild.progress import observer_for_run
+    from stablebuild.report.format.interface import ReportFormat
+    from stablebuild.runid import new_run_id, now
+
+    params = memo.params
+    console.reset()
+    if params.get("verbosity") is not None:
+        console.choose(Verbosity(params["verbosity"]))
+    outputs = parse_targets(params["outputs"], ReportFormat) if params["outputs"] else []
+    history = params["history"]
+    session = open_history(
+        setting=history["setting"],
+        root=Path(memo.root),
+        manifest_file=history["manifest_file"],
+        redactor=NO_SECRETS,  # NOTE: a report holding a secret is never remembered
+        location=history["location"],
+        required=history["required"],
+        max_regression=history["max_regression"],
+        baseline_ref=history["baseline_ref"],
+    )
+    report.run_id, report.started_at = new_run_id(), now()
+    observer, bars = observer_for_run()
+    with bars or contextlib.nullcontext():
+        for image, kind, message, step, total in memo.events:
+            observer(Event(image, kind, message, step, total))
+    report.finished_at = now()
+    return conclude(
+        report,
+        session,
+        ReportFormat(params["format"]),
+        outputs,
+        changed=bool(params["changed"]),
+    )
+
+
+__all__ = [
+    "EventLog",
+    "answer",
+    "conclude",
+    "emit",
+    "fail_required",
+    "finish_validate",
+    "open_history",
+    "remember",
+]

@@ -1,0 +1,311 @@
+"""The remembered answer (answer.py, verdict.py) against a fake engine on a unix socket: what it
+depends on, when it is a miss, and that the program replays it without loading the machinery."""
+
+from __future__ import annotations
+
+import json
+import os
+import socketserver
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from tests.unit.test_import_budget import HEAVY
+
+from stablebuild import answer
+from stablebuild.engine.unixapi import EngineSocket
+from stablebuild.report.codec import from_data, to_data
+from stablebuild.report.model import (
+    BuildOutcome,
+    BuildStatus,
+    CheckResult,
+    CheckStatus,
+    ImageReport,
+    Report,
+    StackReport,
+)
+from stablebuild.report.write import render
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "sha256:" + "cd" * 32
+BASE = "python:3.12-slim"
+BASE_ID = "sha256:" + "ef" * 32
+INFO = {
+    "ID": "ABCD:EFGH",
+    "Name": "builder",
+    "ServerVersion": "20.10.24+dfsg1",
+    "OSType": "linux",
+    "Architecture": "x86_64",
+    "NCPU": 2,
+    "MemTotal": 25276063744,
+    "Runtimes": {"runc": {"path": "runc"}},
+    "DefaultRuntime": "runc",
+}
+# What the replay must never load: the engine client, Typer, the manifest loader, the checks.
+MACHINERY = (*HEAVY, "typer", "click", "yaml", "rich", "stablebuild.manifest.load")
+MACHINERY += ("stablebuild.validate", "stablebuild.cli", "stablebuild.audit", "dockerfile_parse")
+
+
+class FakeEngine(BaseHTTPRequestHandler):
+    """dockerd's answers to `/info` and image inspects, from the class's tables."""
+
+    info: ClassVar[dict[str, Any]] = dict(INFO)
+    images: ClassVar[dict[str, str]] = {IMAGE: IMAGE, BASE: BASE_ID}
+
+    def do_GET(self) -> None:
+        if self.path == "/info":
+            self._send(200, json.dumps(self.info).encode())
+            return
+        ref = self.path.removeprefix("/images/").removesuffix("/json")
+        found = self.images.get(ref)
+        if found is None:
+            self._send(404, b'{"message": "no such image"}')
+        else:
+            self._send(200, json.dumps({"Id": found, "Size": 1}).encode())
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+@pytest.fixture
+def engine_socket(tmp_path: Path) -> Iterator[str]:
+    FakeEngine.info = dict(INFO)
+    FakeEngine.images = {IMAGE: IMAGE, BASE: BASE_ID}
+    path = str(tmp_path / "engine.sock")
+    server = _Server(path, FakeEngine)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield path
+    server.shutdown()
+    server.server_close()
+
+
+def cached_report() -> Report:
+    checks = [
+        CheckResult(
+            "python.version", "python", CheckStatus.PASSED, "3.12.7 matches 3.12", "3.12.7"
+        ),
+        CheckResult(
+            "imports.fastapi", "imports", CheckStatus.PASSED, "imports (0.115.0)", "0.115.0"
+        ),
+    ]
+    build = BuildOutcome(BuildStatus.CACHED, 12.5, None, IMAGE, 210_000_000, 12, ["reused"])
+    return Report(
+        stack="shop",
+        run_id="20261129000000-aaaaaa",
+        started_at="2026-11-29T00:00:00+00:00",
+        finished_at="2026-11-29T00:00:01+00:00",
+        images=[ImageReport("api", build, checks, {"python": {"v": [3, 12]}}, from_cache=True)],
+        engine={"name": "default", "endpoint": "unix:///x", "runtimes": ["runc"]},
+        manifest="/stack/stablebuild.yml",
+        stack_phase=StackReport("sb-shop-1", "docker-compose 1.29.2", 41.0, checks[:1], True),
+    )
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Path:
+    root = tmp_path / "stack"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "main.py").write_text("print('hi')\n")
+    (root / "Dockerfile").write_text(f"FROM {BASE}\nCOPY app /app\n")
+    (root / "stablebuild.yml").write_text("version: 1\nname: shop\n")
+    (root / ".stablebuild").mkdir()
+    return root
+
+
+def environ(tmp_path: Path, socket: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "STABLEBUILD_"))}
+    return env | {"DOCKER_HOST": f"unix://{socket}", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def make_memo(
+    argv: list[str], stack: Path, env: dict[str, str], report: Report | None = None
+) -> answer.Memo:
+    socket = EngineSocket(env["DOCKER_HOST"].removeprefix("unix://"))
+    skip = [".stablebuild", "report.json"]
+    identity = answer.engine_identity(socket)
+    assert identity is not None
+    return answer.Memo(
+        key=answer.memo_key(argv, str(stack), env),
+        params={
+            "format": "json",
+            "outputs": ["json:report.json"],
+            "changed": False,
+            "verbosity": -1,
+            "history": {
+                "setting": None,
+                "manifest_file": str(stack / "stablebuild.yml"),
+                "location": "off",
+                "required": False,
+                "max_regression": None,
+                "baseline_ref": None,
+            },
+        },
+        report=to_data(report or cached_report()),
+        events=[["api", "build-done", "cached", 0, 0]],
+        root=str(stack),
+        skip=skip,
+        tree=answer.tree(str(stack), skip) or {},
+        files={str(stack / "stablebuild.yml"): answer.signature(str(stack / "stablebuild.yml"))},
+        environment=answer.environment(["DB_NAME"], env),
+        socket=socket.path,
+        engine=identity,
+        images={IMAGE: IMAGE, BASE: BASE_ID},
+    )
+
+
+ARGV = ["validate", ".", "-f", "json", "-q", "-o", "json:report.json", "--history", "off"]
+
+
+def test_the_report_survives_the_round_trip_byte_for_byte() -> None:
+    report = cached_report()
+    again = from_data(json.loads(json.dumps(to_data(report))))
+    for fmt in ("json", "markdown", "junit", "sarif", "github", "codequality", "terminal"):
+        assert render(again, fmt) == render(report, fmt)
+
+
+def test_the_program_replays_a_remembered_answer_without_the_machinery(
+    stack: Path, tmp_path: Path, engine_socket: str
+) -> None:
+    env = environ(tmp_path, engine_socket)
+    memo = make_memo(ARGV, stack, env)
+    answer.write(memo, tmp_path / "cache" / "stablebuild")
+    probe = (
+        "import json, sys, runpy\n"
+        "sys.argv = ['stablebuild', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('stablebuild', run_name='__main__')\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "sys.stderr.write('\\n@@' + json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *ARGV],
+        cwd=stack,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    code, modules = json.loads(done.stderr.rpartition("\n@@")[2])
+    assert code == 0, done.stderr
+    replayed = json.loads(done.stdout)
+    expected = json.loads(render(cached_report(), "json"))
+    assert replayed["run_id"] != expected["run_id"]  # a run of its own
+    for key in ("run_id", "started_at", "finished_at"):
+        replayed.pop(key), expected.pop(key)
+    assert replayed == expected
+    assert json.loads((stack / "report.json").read_text())["images"] == expected["images"]
+    loaded = sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in MACHINERY))
+    assert loaded == []
+    assert len(modules) <= 175, f"{len(modules)} modules"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda root: (root / "app" / "main.py").write_text("print('bye')\n"),
+        lambda root: (root / "app" / "new.py").write_text(""),
+        lambda root: (root / "app" / "main.py").chmod(0o755),
+        lambda root: (root / "app" / "main.py").rename(root / "app" / "moved.py"),
+        lambda root: (root / "stablebuild.yml").write_text("version: 1\nname: other\n"),
+        lambda root: (root / ".python-version").write_text("3.13\n"),
+    ],
+    ids=["content", "added", "mode", "renamed", "manifest", "new file at the top"],
+)
+def test_a_change_under_the_stack_is_a_miss(
+    stack: Path, tmp_path: Path, engine_socket: str, change: Any
+) -> None:
+    env = environ(tmp_path, engine_socket)
+    memo = make_memo(ARGV, stack, env)
+    assert answer.still_true(memo, env) is None
+    change(stack)
+    assert answer.still_true(memo, env) is not None
+
+
+def test_what_the_answer_does_not_depend_on_changes_nothing(
+    stack: Path, tmp_path: Path, engine_socket: str
+) -> None:
+    env = environ(tmp_path, engine_socket)
+    memo = make_memo(ARGV, stack, env)
+    (stack / ".stablebuild" / "history.sqlite").write_bytes(b"x" * 100)  # its own folder
+    (stack / "report.json").write_text("{}")  # the command's own -o file
+    assert answer.still_true(memo, env | {"UNRELATED": "1", "TERM": "dumb"}) is None
+
+
+def test_the_engine_and_the_environment_count(
+    stack: Path, tmp_path: Path, engine_socket: str
+) -> None:
+    env = environ(tmp_path, engine_socket)
+    memo = make_memo(ARGV, stack, env)
+    assert answer.still_true(memo, env | {"DB_NAME": "other"}) == (
+        "an environment value the compose files name changed"
+    )
+    FakeEngine.images = {IMAGE: IMAGE, BASE: "sha256:" + "00" * 32}  # the base was pulled again
+    assert answer.still_true(memo, env) == f"image {BASE} changed"
+    FakeEngine.images = {BASE: BASE_ID}  # `stablebuild clean --prune`
+    assert answer.still_true(memo, env) == f"image {IMAGE} changed"
+    FakeEngine.images = {IMAGE: IMAGE, BASE: BASE_ID}
+    FakeEngine.info = INFO | {"Runtimes": {"runc": {}, "nvidia": {}}}  # a runtime was added
+    assert answer.still_true(memo, env) == "the engine changed"
+    gone = answer.Memo(**{**memo.__dict__, "socket": str(tmp_path / "nothing.sock")})
+    assert (answer.still_true(gone, env) or "").startswith("the engine did not answer")
+
+
+def test_the_key_is_the_command_line_the_folder_and_the_settings() -> None:
+    env = {"HOME": "/home/u", "DOCKER_HOST": "unix:///a", "PATH": "/bin"}
+    key = answer.memo_key(ARGV, "/stack", env)
+    assert answer.memo_key(ARGV, "/stack", env | {"OLDPWD": "/x", "SHLVL": "3"}) == key
+    assert answer.memo_key(ARGV, "/other", env) != key
+    assert answer.memo_key([*ARGV, "--no-stack"], "/stack", env) != key
+    assert answer.memo_key(ARGV, "/stack", env | {"STABLEBUILD_HISTORY": "off"}) != key
+    assert answer.memo_key(ARGV, "/stack", env | {"DOCKER_HOST": "unix:///b"}) != key
+    assert answer.memo_key(ARGV, "/stack", env | {"PIP_INDEX_URL": "https://i/"}) != key
+
+
+def test_a_damaged_or_older_memo_is_no_answer(stack: Path, tmp_path: Path) -> None:
+    folder = answer.memo_folder(tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "a.json").write_text("{not json")
+    (folder / "b.json").write_text(json.dumps({"memo": 0, "key": "b"}))
+    (folder / "c.json").write_text(json.dumps({"memo": answer.MEMO_VERSION, "key": "c"}))
+    assert [answer.read(k, tmp_path) for k in "abcd"] == [None] * 4
+
+
+def test_a_tree_too_large_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(30):
+        (tmp_path / f"f{i}").write_text("")
+    monkeypatch.setattr(answer, "MAX_ENTRIES", 20)
+    assert answer.tree(str(tmp_path), []) is None
+    monkeypatch.setattr(answer, "MAX_ENTRIES", 40)
+    assert answer.tree(str(tmp_path), []) is not None
+
+
+def test_a_symlink_and_what_it_leads_to_both_count(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("1")
+    (tmp_path / "b").write_text("2")
+    (tmp_path / "link").symlink_to("a")
+    before = answer.tree(str(tmp_path), [])
+    (tmp_path / "a").write_text("changed")
+    assert answer.tree(str(tmp_path), []) != before
+    before = answer.tree(str(tmp_path), [])
+    (tmp_path / "link").unlink()
+    (tmp_path / "link").symlink_to("b")
+    assert answer.tree(str(tmp_path), []) != before
