@@ -86,7 +86,11 @@ def stack_inputs(
     supporting: dict[str, str] = {}
     built: dict[str, str] = {}
     builds: list[tuple[Path, Mapping[str, str]]] = []
+    enabled = set(spec.profiles)
     for name, service in services.items():
+        profiles = service.get("profiles") or []
+        if isinstance(profiles, list) and profiles and not set(profiles) & enabled:
+            continue  # NOTE: compose leaves a service of a profile not enabled alone
         if "extends" in service:
             return None
         if name in spec.services:

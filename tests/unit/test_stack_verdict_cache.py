@@ -198,3 +198,21 @@ def test_a_service_the_stack_builds_counts_by_its_build_inputs(stack: Path) -> N
     again = run(stack, engine)
     assert engine.stack_runs == 2 and again.stack_phase is not None
     assert not again.stack_phase.from_cache
+
+
+def test_a_service_of_a_profile_not_enabled_does_not_count(stack: Path) -> None:
+    class Lacking(StackEngine):
+        def inspect(self, image_id: str, build_seconds: float | None = None):  # type: ignore[no-untyped-def]
+            from stablebuild.errors import EngineError
+
+            if image_id == "shop/gpu:local":
+                raise EngineError("no such image: shop/gpu:local")
+            return super().inspect(image_id, build_seconds)
+
+    gpu = "  gpu:\n    profiles: [gpu]\n    build: .\n    image: shop/gpu:local\n"
+    (stack / "compose.yml").write_text(COMPOSE + gpu)
+    engine = Lacking()
+    run(stack, engine)
+    again = run(stack, engine)
+    assert engine.stack_runs == 1  # compose leaves it alone: so does the verdict's key
+    assert again.stack_phase is not None and again.stack_phase.from_cache
