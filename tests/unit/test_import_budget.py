@@ -62,7 +62,7 @@ def _forbidden(modules: set[str], names: tuple[str, ...]) -> list[str]:
     ("argv", "budget", "forbidden"),
     [
         (("--version",), 260, HEAVY + RICH_HELP),
-        (("--help",), 400, HEAVY),
+        (("--help",), 260, HEAVY + RICH_HELP + ("rich.console",)),
         (("validate", "--help"), 400, HEAVY),
         (("audit", "--help"), 400, HEAVY),
         (("audit", str(EXAMPLE), "--format", "json", "--history", "off"), 480, HEAVY + RICH_HELP),

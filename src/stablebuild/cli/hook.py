@@ -27,6 +27,7 @@ MARKER = "# stablebuild-hook: written by `stablebuild hook install`"
 BACKUP_PREFIX = "# stablebuild-backup: "
 
 hook_app = typer.Typer(
+    rich_markup_mode=None,  # NOTE: click's plain help: rich's renderer costs 0.2 s a --help
     context_settings=CONTEXT,
     no_args_is_help=True,
     help="Plain git hooks that run stablebuild (for repositories without pre-commit).",
