@@ -64,6 +64,8 @@ def open_history(
 ) -> HistorySession:
     """The history of this validate, checked before any build: a bad value is exit 2, and a
     required store that cannot be reached is exit 3 at once. `setting`: the manifest's."""
+    # NOTE: nothing more is imported here than making the session needs: this is on the
+    # validate's path before its first build (the store's modules load in the background).
     from stablebuild.history.location import resolve_location
     from stablebuild.history.session import HistorySession
 
@@ -78,24 +80,25 @@ def open_history(
     session = HistorySession(
         where,
         root,
-        warn=_printer(required),
+        warn=printer(required),
         redactor=redactor,
         limits=limits,
         baseline_ref=baseline_ref,
         required=required,
     )
-    try:
-        session.check_required()
-    except StablebuildError as exc:
-        from stablebuild.history.interface import HistoryError  # NOTE: only now: it is large
+    if required:  # NOTE: only then: the store's modules load in the background otherwise
+        from stablebuild.history.interface import HistoryError
 
-        if not isinstance(exc, HistoryError):
-            raise
-        fail_required(exc)
+        try:
+            session.check_required()
+        except HistoryError as exc:
+            fail_required(exc)
     return session
 
 
-def _printer(required: bool) -> Any:
+def printer(required: bool) -> Any:
+    """How the history warns: `warning:` lines, or `error:` when it is required."""
+
     def warn(message: str, hint: str) -> None:
         err.print(f"{'error' if required else 'warning'}: {message}", markup=False)
         if hint:
@@ -340,6 +343,7 @@ def _replay(memo: Memo, report: Report) -> int:
         baseline_ref=history["baseline_ref"],
     )
     report.run_id, report.started_at = new_run_id(), now()
+    console.detail("remembered answer: nothing it depends on changed since it was given")
     observer, bars = observer_for_run()
     with bars or contextlib.nullcontext():
         for image, kind, message, step, total in memo.events:
@@ -362,5 +366,6 @@ __all__ = [
     "fail_required",
     "finish_validate",
     "open_history",
+    "printer",
     "remember",
 ]

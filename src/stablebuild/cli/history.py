@@ -1,29 +1,36 @@
-"""`stablebuild history` and `stablebuild report`, and the history's part in `validate` and
-`audit`: regression gates before the reports are written, the run recorded after."""
+"""`stablebuild history` and `stablebuild report`, and the history's part in `audit` (the
+run recorded after). Its part in `validate` is in `verdict.py`, shared with a remembered
+answer."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
 
 from stablebuild.cli import values
 from stablebuild.cli.app import EXIT_ENGINE, EXIT_USAGE, app, err, report_error
 from stablebuild.errors import UsageError
 from stablebuild.history.formats import HistoryFormat
+from stablebuild.verdict import printer
 
 if TYPE_CHECKING:
-    from stablebuild.history.interface import HistoryError, HistoryStore, RunRecord
+    from stablebuild.history.interface import (
+        AuditTotals,
+        HistoryError,
+        HistoryStore,
+        RunRecord,
+        RunWindow,
+    )
     from stablebuild.history.location import Location
+    from stablebuild.history.releases import ReleaseEvent
     from stablebuild.history.session import HistorySession
     from stablebuild.manifest.model import Manifest
-    from stablebuild.report.model import Report
 
 DEFAULT_LAST = 20
 REPORT_LAST = 200
@@ -39,67 +46,6 @@ def _fail(exc: HistoryError) -> NoReturn:
 
 
 # --- inside validate and audit ------------------------------------------------------------
-
-
-def _printer(required: bool) -> Any:
-    def warn(message: str, hint: str) -> None:
-        err.print(f"{'error' if required else 'warning'}: {message}", markup=False)
-        if hint:
-            err.print(f"hint: {hint}", markup=False)
-
-    return warn
-
-
-def validate_history(
-    manifest: Manifest,
-    *,
-    location: str | None,
-    required: bool,
-    max_regression: str | None,
-    baseline_ref: str | None,
-    extra_args: Mapping[str, str],
-) -> HistorySession:
-    """The history of this validate, checked before any build: a bad value is exit 2, and a
-    required store that cannot be reached is exit 3 at once."""
-    from stablebuild.history.interface import HistoryError
-    from stablebuild.history.location import resolve_location
-    from stablebuild.history.regression import parse_limits
-    from stablebuild.history.session import HistorySession, run_redactor
-
-    limits = parse_limits(max_regression) if max_regression is not None else None
-    if baseline_ref is not None and limits is None:
-        raise UsageError("--baseline-ref needs --max-regression", "e.g. --max-regression size=10%")
-    where = resolve_location(
-        location, os.environ, manifest.history, manifest.root, manifest_file=str(manifest.path)
-    )
-    session = HistorySession(
-        where,
-        manifest.root,
-        warn=_printer(required),
-        redactor=run_redactor(manifest, extra_args),
-        limits=limits,
-        baseline_ref=baseline_ref,
-        required=required,
-    )
-    try:
-        session.check_required()
-    except HistoryError as exc:
-        _fail_required(exc)
-    return session
-
-
-def _fail_required(exc: HistoryError) -> NoReturn:
-    report_error(exc)
-    err.print("hint: --history-required: nothing is built without the history", markup=False)
-    raise typer.Exit(EXIT_ENGINE)
-
-
-def finish_validate(session: HistorySession, report: Report, code: int) -> int:
-    """Record the finished (or partial) run; the exit code, 3 when a required store failed."""
-    recorded = session.finish(report)
-    if not recorded and session.required and code in (0, 1):
-        return EXIT_ENGINE
-    return code
 
 
 class AuditRecorder:
@@ -138,7 +84,7 @@ def audit_history(
         root,
         manifest_file=str(manifest.path) if manifest is not None else "stablebuild.yml",
     )
-    session = None if where.kind == "off" else HistorySession(where, root, warn=_printer(False))
+    session = None if where.kind == "off" else HistorySession(where, root, warn=printer(False))
     name = manifest.name if manifest is not None else root.name
     return AuditRecorder(session, name, manifest.profile if manifest is not None else None)
 
@@ -191,22 +137,37 @@ def _where(
     return name, where, order
 
 
+def _missing(where: Location) -> bool:
+    """True (after saying so) when no SQLite file was ever written where the history should be."""
+    if where.kind == "sqlite" and where.path is not None and not os.path.lexists(where.path):
+        err.print(
+            f"no history at {where.where} yet: `stablebuild validate` records one", markup=False
+        )
+        return True
+    return False
+
+
+def _releases(store: HistoryStore, stack: str) -> list[ReleaseEvent]:
+    """The stack's promotions and rollbacks; none from a store that keeps no release log."""
+    from stablebuild.history.releases import release_log
+    from stablebuild.history.sql import SqlStore
+
+    return release_log(store, stack) if isinstance(store, SqlStore) else []
+
+
 def _read(
     where: Location, stack: str, last: int | None, since: str | None, branch: str | None,
     profile: str | None, *, details: int = 0,
-) -> tuple[list[RunRecord], list[RunRecord]]:  # fmt: skip
-    """Validate runs and audits in the window; nothing at all when no file was ever written.
+) -> tuple[list[RunRecord], list[RunRecord], list[ReleaseEvent]]:  # fmt: skip
+    """Validate runs, audits and releases in the window; nothing when no file was ever written.
 
     Runs are read without their log tails and check messages, except the newest `details`.
     """
     from stablebuild.history.interface import HistoryError, RunKind, RunQuery
     from stablebuild.history.store import open_store
 
-    if where.kind == "sqlite" and where.path is not None and not os.path.lexists(where.path):
-        err.print(
-            f"no history at {where.where} yet: `stablebuild validate` records one", markup=False
-        )
-        return [], []
+    if _missing(where):
+        return [], [], []
     store: HistoryStore | None = None
     query = RunQuery(stack, last=last, since=since, branch=branch, profile=profile, details=False)
     try:
@@ -217,12 +178,35 @@ def _read(
             detailed = {run.id: run for run in newest}
             runs = [detailed.get(run.id, run) for run in runs]
         audits = store.runs(replace(query, kind=RunKind.AUDIT))
+        releases = _releases(store, stack)
     except HistoryError as exc:
         _fail(exc)
     finally:
         if store is not None:
             store.close()
-    return runs, audits
+    return runs, audits, releases
+
+
+def _read_window(
+    where: Location, stack: str, last: int | None, since: str | None, branch: str | None,
+    profile: str | None,
+) -> tuple[RunWindow | None, AuditTotals | None, list[ReleaseEvent]]:  # fmt: skip
+    """What the KPI table needs, as columns: no record per run (thousands cost seconds)."""
+    from stablebuild.history.interface import HistoryError, RunQuery
+    from stablebuild.history.store import open_store
+
+    if _missing(where):
+        return None, None, []
+    store: HistoryStore | None = None
+    query = RunQuery(stack, last=last, since=since, branch=branch, profile=profile, details=False)
+    try:
+        store = open_store(where, create=False)
+        return store.window(query), store.audit_totals(query), _releases(store, stack)
+    except HistoryError as exc:
+        _fail(exc)
+    finally:
+        if store is not None:
+            store.close()
 
 
 DirectoryArg = Annotated[
@@ -281,19 +265,26 @@ def history_cmd(
     ] = HistoryFormat.TERMINAL,
 ) -> None:
     """The KPI table of the recorded runs: success, build time, size, start time, health."""
-    from stablebuild.history.kpi import kpi_table
-    from stablebuild.history.tables import render, terminal
+    from stablebuild.history.interface import RunWindow
+    from stablebuild.history.kpi import window_table
 
     since_at = _since(since)
     name, where, order = _where(directory, manifest, profile, history, stack)
     window = last if last is not None else (None if since_at else DEFAULT_LAST)
-    runs, audits = _read(where, name, window, since_at, branch, profile)
-    table = kpi_table(name, runs, order, audits)
+    runs, audits, releases = _read_window(where, name, window, since_at, branch, profile)
+    table = window_table(name, runs or RunWindow(), order, audits, releases)
     filters = {"last": window, "since": since_at, "branch": branch, "profile": profile}
     if fmt is HistoryFormat.TERMINAL:
+        # NOTE: rich only here: json, markdown and csv are read by scripts, start-up counts.
+        from rich.console import Console
+
+        from stablebuild.history.tables import terminal
+
         console = Console(highlight=False, emoji=False)
         console.print(terminal(table, filters, console.width))
     else:
+        from stablebuild.history.tables import render
+
         typer.echo(render(table, fmt, filters), nl=False)
 
 
@@ -325,9 +316,11 @@ def report_cmd(
         raise UsageError(f"--html {shown(html)}: {problem}", "name a regular file in a folder")
     since_at = _since(since)
     name, where, order = _where(directory, manifest, profile, history, stack)
-    runs, audits = _read(where, name, last, since_at, branch, profile, details=DETAILED_RUNS)
+    runs, audits, releases = _read(
+        where, name, last, since_at, branch, profile, details=DETAILED_RUNS
+    )
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    page = render_html(name, runs, audits=audits, order=order, generated_at=now)
+    page = render_html(name, runs, audits=audits, order=order, generated_at=now, releases=releases)
     try:
         atomic.write_text(html, page)
     except OSError as exc:

@@ -1,19 +1,22 @@
 """`stablebuild report --html`: one self-contained HTML file from the history of a stack.
 
-The newest run's matrix, each image's failures (diagnosis, build log tail, failed checks), the
-KPI table, SVG trend charts of size, build time and start time with failures and regressions
-marked, and the recent runs. No script, no external font, style or image: it opens from disk.
+The newest run's matrix (and its engines, when it used several), each image's failures
+(diagnosis, build log tail, failed checks), the KPI table with the release channels holding
+each image, SVG trend charts of size, build time and start time with failures, regressions and
+promotions marked, the recent promotions and rollbacks, and the recent runs. No script, no
+external font, style or image: it opens from disk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import TYPE_CHECKING
 
 from stablebuild.history.interface import ImageRecord, RunRecord
 from stablebuild.history.kpi import KpiTable, build_seconds, kpi_table
 from stablebuild.history.regression import FAMILY
-from stablebuild.history.svg import FAILED, REGRESSED, STYLE, Point, chart
+from stablebuild.history.svg import FAILED, REGRESSED, RELEASED, STYLE, Point, chart
 from stablebuild.history.tables import (
     NONE,
     audit_line,
@@ -21,10 +24,15 @@ from stablebuild.history.tables import (
     failing,
     megabytes,
     rate,
+    released,
     seconds,
 )
 
+if TYPE_CHECKING:
+    from stablebuild.history.releases import ReleaseEvent
+
 RECENT_RUNS = 30
+RECENT_RELEASES = 30
 
 CSS = (
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;"
@@ -96,6 +104,35 @@ def _latest(run: RunRecord) -> list[str]:
             f"<td>{_e(image.python_version or NONE)}</td><td>{failed}</td></tr>"
         )
     out.append("</table>")
+    if len(run.engines) > 1:
+        out += _engines(run)
+    return out
+
+
+def _memory(value: int | None) -> str:
+    return NONE if value is None else f"{value / 1024**3:.1f} GiB"
+
+
+def _engines(run: RunRecord) -> list[str]:
+    """The engines of a run that used several, and which images each built."""
+    out = [
+        "<h3>Engines</h3>",
+        "<table><tr><th>engine</th><th>endpoint</th><th>version</th><th>OS/arch</th>"
+        "<th>CPUs</th><th>memory</th><th>runtimes</th><th>images built</th></tr>",
+    ]
+    for engine in run.engines:
+        built = [i.name for i in run.images if i.engine == engine.name]
+        runtimes = ", ".join(engine.runtimes) or NONE
+        gpu = ' <span class="ok">nvidia</span>' if engine.nvidia else ""
+        state = "" if engine.reachable else ' <span class="bad">(unreachable)</span>'
+        out.append(
+            f"<tr><td><b>{_e(engine.name)}</b>{state}</td><td><code>{_e(engine.endpoint)}</code>"
+            f"</td><td>{_e(engine.server_version or NONE)}</td><td>{_e(engine.os_arch or NONE)}"
+            f"</td><td class='n'>{NONE if engine.cpus is None else engine.cpus}</td>"
+            f"<td class='n'>{_memory(engine.memory_bytes)}</td><td>{_e(runtimes)}{gpu}</td>"
+            f"<td>{_e(', '.join(built) or NONE)}</td></tr>"
+        )
+    out.append("</table>")
     return out
 
 
@@ -124,7 +161,8 @@ def _kpis(table: KpiTable) -> list[str]:
         "<h2>KPIs</h2>",
         "<table><tr><th>image</th><th>runs</th><th>built</th><th>passed</th>"
         "<th>build p50</th><th>build p90</th><th>size now</th><th>vs first</th>"
-        "<th>size min</th><th>healthy p50</th><th>health</th><th>failing most</th></tr>",
+        "<th>size min</th><th>healthy p50</th><th>health</th><th>failing most</th>"
+        "<th>released</th></tr>",
     ]
     for kpi in table.images:
         out.append(
@@ -136,7 +174,8 @@ def _kpis(table: KpiTable) -> list[str]:
             f"<td class='n'>{change(kpi.size_change)}</td>"
             f"<td class='n'>{megabytes(kpi.size_min)}</td>"
             f"<td class='n'>{seconds(kpi.healthy_median)}</td>"
-            f"<td class='n'>{rate(kpi.health_rate)}</td><td>{_e(failing(kpi))}</td></tr>"
+            f"<td class='n'>{rate(kpi.health_rate)}</td><td>{_e(failing(kpi))}</td>"
+            f"<td>{_e(released(kpi))}</td></tr>"
         )
     out.append("</table>")
     line = audit_line(table)
@@ -145,7 +184,22 @@ def _kpis(table: KpiTable) -> list[str]:
     return out
 
 
-def _series(runs: Sequence[RunRecord], name: str) -> dict[str, list[Point]]:
+def _release_notes(releases: Sequence[ReleaseEvent]) -> dict[tuple[str, str], str]:
+    """(run id, image) -> what put that build in a channel: "promoted to stable 2026-11-02"."""
+    notes: dict[tuple[str, str], list[str]] = {}
+    for event in releases:
+        what = "promoted to" if event.action == "promote" else "rolled back in"
+        for image in event.images:
+            notes.setdefault((event.run_id, image), []).append(
+                f"{what} {event.channel} {_when(event.at)} by {event.who}"
+            )
+    return {key: "; ".join(found) for key, found in notes.items()}
+
+
+def _series(
+    runs: Sequence[RunRecord], name: str, notes: dict[tuple[str, str], str] | None = None
+) -> dict[str, list[Point]]:
+    notes = notes or {}
     series: dict[str, list[Point]] = {"size": [], "build": [], "start": []}
     for run in runs:
         image = run.image(name)
@@ -165,13 +219,17 @@ def _series(runs: Sequence[RunRecord], name: str) -> dict[str, list[Point]]:
             "build": build_seconds(image),
             "start": image.healthy_seconds,
         }
+        note = notes.get((run.id, name), "")
         for metric, points in series.items():
-            points.append(Point(values[metric], label, failed, f"{FAMILY}.{metric}" in regressed))
+            regression = f"{FAMILY}.{metric}" in regressed
+            points.append(Point(values[metric], label, failed, regression, note))
     return series
 
 
-def _image_section(runs: Sequence[RunRecord], name: str) -> list[str]:
-    series = _series(runs, name)
+def _image_section(
+    runs: Sequence[RunRecord], name: str, notes: dict[tuple[str, str], str]
+) -> list[str]:
+    series = _series(runs, name, notes)
     first, last = _when(runs[0].started_at)[:10], _when(runs[-1].started_at)[:10]
     out = [
         f'<h3 id="image-{_e(name)}">{_e(name)}</h3>',
@@ -204,6 +262,27 @@ def _recent(runs: Sequence[RunRecord]) -> list[str]:
     return out
 
 
+def _releases(releases: Sequence[ReleaseEvent]) -> list[str]:
+    out = [
+        "<h2>Releases</h2>",
+        "<table><tr><th>when (UTC)</th><th>channel</th><th>action</th><th>run</th><th>who</th>"
+        "<th>commit</th><th>images</th><th>note</th></tr>",
+    ]
+    for event in sorted(releases, key=lambda e: (e.at, e.position), reverse=True)[:RECENT_RELEASES]:
+        css = "ok" if event.action == "promote" else "warn"
+        images = ", ".join(f"{name} <code>{_e(i[7:19] if i.startswith('sha256:') else i[:12])}"
+                           "</code>" for name, i in event.images.items())  # fmt: skip
+        out.append(
+            f"<tr><td>{_e(_when(event.at))}</td><td><b>{_e(event.channel)}</b></td>"
+            f'<td><span class="{css}">{_e(event.action)}</span></td>'
+            f"<td><code>{_e(event.run_id)}</code></td><td>{_e(event.who)}</td>"
+            f"<td><code>{_e((event.commit or NONE)[:10])}</code></td><td>{images or NONE}</td>"
+            f"<td>{_e(event.note or NONE)}</td></tr>"
+        )
+    out.append("</table>")
+    return out
+
+
 def render_html(
     stack: str,
     runs: Sequence[RunRecord],
@@ -211,9 +290,12 @@ def render_html(
     audits: Sequence[RunRecord] = (),
     order: Sequence[str] = (),
     generated_at: str = "",
+    releases: Sequence[ReleaseEvent] = (),
 ) -> str:
-    """The whole document for the validate `runs` (oldest first) of `stack`."""
-    table = kpi_table(stack, runs, order, audits)
+    """The whole document for the validate `runs` (oldest first) of `stack`, and its release
+    log (promotions and rollbacks, any order)."""
+    table = kpi_table(stack, runs, order, audits, releases)
+    notes = _release_notes(releases)
     window = (
         f"{len(runs)} recorded runs · {_when(table.first_at)} → {_when(table.last_at)} UTC"
         if runs
@@ -233,10 +315,14 @@ def render_html(
             '<p class="legend"><span><span class="dot" style="background:'
             f'{FAILED}"></span>the image failed in that run</span><span>'
             f'<span class="dot" style="background:{REGRESSED}"></span>'
-            "a regression gate failed</span></p>"
+            "a regression gate failed</span><span>"
+            f'<span class="dot" style="background:{RELEASED}"></span>'
+            "the run's build was promoted (or rolled back to)</span></p>"
         )
         for kpi in table.images:
-            body += _image_section(runs, kpi.image)
+            body += _image_section(runs, kpi.image, notes)
+        if releases:
+            body += _releases(releases)
         body += _recent(runs)
     elif table.audit is not None:
         body += _kpis(table)

@@ -8,7 +8,9 @@ else about a backend (SQL dialect, connection, locking) leaks past this module's
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from types import TracebackType
 
@@ -68,10 +70,29 @@ class ImageRecord:
     ok: bool = False  # built and no check failed or errored
     diagnosis: str | None = None  # a failed build's recognised cause, one line
     log_tail: str | None = None  # the end of a failed build's log
+    engine: str | None = None  # the engine that built it, when the run used several
 
     @property
     def built(self) -> bool:
         return self.build_status in ("built", "cached")
+
+
+@dataclass(frozen=True)
+class EngineRecord:
+    """One engine of a run that used several: what it was, as `docker info` said."""
+
+    name: str
+    endpoint: str = ""
+    server_version: str | None = None
+    os_arch: str = ""
+    cpus: int | None = None
+    memory_bytes: int | None = None
+    runtimes: tuple[str, ...] = ()
+    reachable: bool = True
+
+    @property
+    def nvidia(self) -> bool:
+        return "nvidia" in self.runtimes
 
 
 @dataclass(frozen=True)
@@ -100,6 +121,7 @@ class RunRecord:
     finished_at: str | None = None
     images: tuple[ImageRecord, ...] = ()
     findings: tuple[FindingCount, ...] = ()
+    engines: tuple[EngineRecord, ...] = ()  # only when the run used several
 
     def image(self, name: str) -> ImageRecord | None:
         return next((image for image in self.images if image.name == name), None)
@@ -121,6 +143,90 @@ class RunQuery:
     details: bool = True
 
 
+@dataclass(frozen=True)
+class ImageColumns:
+    """One image across a window of runs, as columns: entry i is run i (oldest first), None
+    where the run did not have the image. What KPIs over thousands of runs are made of."""
+
+    name: str
+    build_status: tuple[str | None, ...]
+    build_seconds: tuple[float | None, ...]  # of builds that ran (`built`), else None
+    size_bytes: tuple[int | None, ...]
+    healthy_seconds: tuple[float | None, ...]
+    health_passed: tuple[bool | None, ...]
+    ok: tuple[bool | None, ...]
+    failing: tuple[tuple[str, int], ...] = ()  # check id, runs it failed in (built runs)
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """The validate runs a query selects, reduced to columns per image."""
+
+    runs: int = 0
+    first_at: str | None = None
+    last_at: str | None = None
+    images: tuple[ImageColumns, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditTotals:
+    """The audits a query selects, summed: how many, the newest one's findings by severity,
+    and every rule's findings over all of them."""
+
+    runs: int = 0
+    latest_at: str | None = None
+    latest: dict[str, int] = field(default_factory=dict)  # severity -> findings
+    rules: dict[str, int] = field(default_factory=dict)  # rule -> findings
+
+
+def image_columns(name: str, records: Sequence[ImageRecord | None]) -> ImageColumns:
+    """The columns of one image, `records` being its record in each run (None: not in it)."""
+    failing = Counter(
+        check.id
+        for r in records
+        if r is not None and r.build_status != "skipped"
+        for check in r.failed_checks
+    )
+    return ImageColumns(
+        name,
+        tuple(None if r is None else r.build_status for r in records),
+        tuple(None if r is None or r.build_status != "built" else r.build_seconds for r in records),
+        tuple(None if r is None else r.size_bytes for r in records),
+        tuple(None if r is None else r.healthy_seconds for r in records),
+        tuple(None if r is None else r.health_passed for r in records),
+        tuple(None if r is None else r.ok for r in records),
+        tuple(failing.items()),
+    )
+
+
+def window_of(runs: Sequence[RunRecord]) -> RunWindow:
+    """The columns of `runs` (oldest first): what a store without SQL answers `window` with."""
+    names: dict[str, None] = {}
+    for run in runs:
+        for image in run.images:
+            names.setdefault(image.name)
+    return RunWindow(
+        len(runs),
+        runs[0].started_at if runs else None,
+        runs[-1].started_at if runs else None,
+        tuple(image_columns(name, [run.image(name) for run in runs]) for name in names),
+    )
+
+
+def audit_totals_of(audits: Sequence[RunRecord]) -> AuditTotals:
+    """The totals of `audits` (oldest first)."""
+    if not audits:
+        return AuditTotals()
+    latest: Counter[str] = Counter()
+    for finding in audits[-1].findings:
+        latest[finding.severity] += finding.count
+    rules: Counter[str] = Counter()
+    for run in audits:
+        for finding in run.findings:
+            rules[finding.rule] += finding.count
+    return AuditTotals(len(audits), audits[-1].started_at, dict(latest), dict(rules))
+
+
 class HistoryStore(ABC):
     """Recorded runs of any number of stacks. Implementations: `sqlite`, `postgres`."""
 
@@ -137,6 +243,17 @@ class HistoryStore(ABC):
     @abstractmethod
     def runs(self, query: RunQuery) -> list[RunRecord]:
         """The matching runs, oldest first. Raises HistoryUnavailable when unreadable."""
+
+    def window(self, query: RunQuery) -> RunWindow:
+        """The validate runs `query` selects, as columns per image (for the KPI table).
+
+        Reads every run whole by default; the SQL stores answer it with a few narrow queries.
+        """
+        return window_of(self.runs(replace(query, kind=RunKind.VALIDATE, details=False)))
+
+    def audit_totals(self, query: RunQuery) -> AuditTotals:
+        """The audits `query` selects, summed."""
+        return audit_totals_of(self.runs(replace(query, kind=RunKind.AUDIT, details=False)))
 
     @abstractmethod
     def schema_version(self) -> int:
@@ -159,14 +276,21 @@ class HistoryStore(ABC):
 
 
 __all__ = [
+    "AuditTotals",
+    "EngineRecord",
     "FailedCheck",
     "FindingCount",
     "GitInfo",
     "HistoryError",
     "HistoryStore",
     "HistoryUnavailable",
+    "ImageColumns",
     "ImageRecord",
     "RunKind",
     "RunQuery",
     "RunRecord",
+    "RunWindow",
+    "audit_totals_of",
+    "image_columns",
+    "window_of",
 ]

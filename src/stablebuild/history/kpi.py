@@ -1,21 +1,43 @@
 """The KPI table: per image, over a window of recorded runs, how builds and checks went.
 
-Pure functions of `RunRecord`s, oldest first: success and pass rates, build time (median and
-p90 of builds that really ran), size now vs first vs smallest, start-to-healthy, health pass
-rate, the checks that fail most, and the series the sparklines and charts are drawn from.
+Pure functions of `RunRecord`s, oldest first, or of the columns a store reads for a window of
+thousands of runs (`RunWindow`: no record per run is made for those): success and pass rates,
+build time (median and p90 of builds that really ran), size now vs first vs smallest,
+start-to-healthy, health pass rate, the checks that fail most, the release channels holding
+each image, and the series the sparklines and charts are drawn from.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from stablebuild.history.interface import ImageRecord, RunRecord
+from stablebuild.history.interface import (
+    AuditTotals,
+    ImageColumns,
+    ImageRecord,
+    RunRecord,
+    RunWindow,
+    audit_totals_of,
+    image_columns,
+    window_of,
+)
 
 SPARKS = "▁▂▃▄▅▆▇█"
 TOP_FAILING = 3
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """Where a release channel stands for one image: its newest promotion or rollback."""
+
+    channel: str
+    action: str  # promote | rollback
+    at: str  # ISO 8601, UTC
+    run_id: str  # the run whose build the channel holds
+    image_id: str
 
 
 @dataclass(frozen=True)
@@ -36,6 +58,7 @@ class ImageKpi:
     sizes: tuple[float | None, ...]  # MB per run, oldest first (None: not measured)
     build_times: tuple[float | None, ...]  # seconds per run
     healthy_times: tuple[float | None, ...]
+    channels: tuple[ChannelState, ...] = ()  # the release channels holding the image
 
     @property
     def success_rate(self) -> float | None:
@@ -102,56 +125,115 @@ def build_seconds(image: ImageRecord) -> float | None:
     return image.build_seconds
 
 
-def image_kpi(name: str, records: Sequence[ImageRecord | None]) -> ImageKpi:
-    """The KPIs of one image, `records` being its record in each run (None: not in it)."""
-    present = [r for r in records if r is not None and r.build_status != "skipped"]
-    times = [t for r in present if (t := build_seconds(r)) is not None]
-    sizes = [r.size_bytes for r in present if r.size_bytes]
-    healthy = [r.healthy_seconds for r in present if r.healthy_seconds is not None]
-    failing = Counter(check.id for r in present for check in r.failed_checks)
+def _top(counts: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
+    """The most frequent first; a tie by name, so that every store orders it the same."""
+    return tuple(sorted(counts, key=lambda item: (-item[1], item[0]))[:TOP_FAILING])
+
+
+def column_kpi(columns: ImageColumns, channels: tuple[ChannelState, ...] = ()) -> ImageKpi:
+    """The KPIs of one image from its columns (entry i: run i, oldest first)."""
+    statuses = columns.build_status
+    present = [i for i, status in enumerate(statuses) if status is not None and status != "skipped"]
+    seconds = columns.build_seconds
+    build_times = tuple(
+        secs if status == "built" else None for status, secs in zip(statuses, seconds, strict=True)
+    )
+    sizes_bytes = columns.size_bytes
+    times = [t for i in present if (t := build_times[i]) is not None]
+    sizes = [s for i in present if (s := sizes_bytes[i])]
+    healthy = [h for i in present if (h := columns.healthy_seconds[i]) is not None]
+    health = [columns.health_passed[i] for i in present]
+    ok = columns.ok
     return ImageKpi(
-        image=name,
+        image=columns.name,
         runs=len(present),
-        builds_ok=sum(1 for r in present if r.built),
-        passed=sum(1 for r in present if r.ok),
+        builds_ok=sum(1 for i in present if statuses[i] in ("built", "cached")),
+        passed=sum(1 for i in present if ok[i]),
         build_median=median(times),
         build_p90=percentile(times, 90),
         size_now=sizes[-1] if sizes else None,
         size_first=sizes[0] if sizes else None,
         size_min=min(sizes) if sizes else None,
         healthy_median=median(healthy),
-        health_checked=sum(1 for r in present if r.health_passed is not None),
-        health_passed=sum(1 for r in present if r.health_passed),
-        failing=tuple(failing.most_common(TOP_FAILING)),
-        sizes=tuple(None if r is None or not r.size_bytes else r.size_bytes / 1e6 for r in records),
-        build_times=tuple(None if r is None else build_seconds(r) for r in records),
-        healthy_times=tuple(None if r is None else r.healthy_seconds for r in records),
+        health_checked=sum(1 for h in health if h is not None),
+        health_passed=sum(1 for h in health if h),
+        failing=_top(columns.failing),
+        sizes=tuple(None if not s else s / 1e6 for s in sizes_bytes),
+        build_times=build_times,
+        healthy_times=tuple(
+            None if status is None else h
+            for status, h in zip(statuses, columns.healthy_seconds, strict=True)
+        ),
+        channels=channels,
     )
+
+
+def image_kpi(
+    name: str, records: Sequence[ImageRecord | None], channels: tuple[ChannelState, ...] = ()
+) -> ImageKpi:
+    """The KPIs of one image, `records` being its record in each run (None: not in it)."""
+    return column_kpi(image_columns(name, records), channels)
 
 
 def image_names(runs: Iterable[RunRecord], order: Sequence[str] = ()) -> list[str]:
     """Every image seen: those in `order` (the manifest's) first, then the rest by name."""
-    seen = {image.name for run in runs for image in run.images}
+    return _ordered({image.name for run in runs for image in run.images}, order)
+
+
+def _ordered(seen: set[str], order: Sequence[str]) -> list[str]:
     first = [name for name in order if name in seen]
     return first + sorted(seen - set(first))
 
 
-def audit_kpi(audits: Sequence[RunRecord]) -> AuditKpi | None:
-    if not audits:
+def audit_kpi(totals: AuditTotals | Sequence[RunRecord]) -> AuditKpi | None:
+    if not isinstance(totals, AuditTotals):
+        totals = audit_totals_of(list(totals))
+    if not totals.runs or totals.latest_at is None:
         return None
-    latest = audits[-1]
-    by_severity = Counter[str]()
-    for finding in latest.findings:
-        by_severity[finding.severity] += finding.count
-    rules = Counter[str]()
-    for run in audits:
-        for finding in run.findings:
-            rules[finding.rule] += finding.count
     return AuditKpi(
-        runs=len(audits),
-        latest_at=latest.started_at,
-        latest={s: by_severity.get(s, 0) for s in ("error", "warning", "info")},
-        top_rules=tuple(rules.most_common(TOP_FAILING)),
+        runs=totals.runs,
+        latest_at=totals.latest_at,
+        latest={s: totals.latest.get(s, 0) for s in ("error", "warning", "info")},
+        top_rules=_top(totals.rules.items()),
+    )
+
+
+def channel_states(events: Iterable[Any]) -> dict[str, tuple[ChannelState, ...]]:
+    """Per image, where it stands in each release channel: the channel's newest promotion or
+    rollback that holds the image. `events`: ReleaseEvents (history/releases.py), any order."""
+    newest: dict[str, Any] = {}
+    for event in sorted(events, key=lambda e: (e.at, e.position)):
+        newest[event.channel] = event
+    states: dict[str, list[ChannelState]] = {}
+    for channel in sorted(newest):
+        event = newest[channel]
+        for name, image_id in event.images.items():
+            states.setdefault(name, []).append(
+                ChannelState(channel, event.action, event.at, event.run_id, image_id)
+            )
+    return {name: tuple(found) for name, found in states.items()}
+
+
+def window_table(
+    stack: str,
+    window: RunWindow,
+    order: Sequence[str] = (),
+    audits: AuditTotals | None = None,
+    releases: Iterable[Any] = (),
+) -> KpiTable:
+    """The table over a store's `window` of runs; `order`: the manifest's image order."""
+    by_name = {columns.name: columns for columns in window.images}
+    channels = channel_states(releases)
+    return KpiTable(
+        stack=stack,
+        runs=window.runs,
+        first_at=window.first_at,
+        last_at=window.last_at,
+        images=tuple(
+            column_kpi(by_name[name], channels.get(name, ()))
+            for name in _ordered(set(by_name), order)
+        ),
+        audit=None if audits is None else audit_kpi(audits),
     )
 
 
@@ -160,19 +242,10 @@ def kpi_table(
     runs: Sequence[RunRecord],
     order: Sequence[str] = (),
     audits: Sequence[RunRecord] = (),
+    releases: Iterable[Any] = (),
 ) -> KpiTable:
     """The table over `runs` (oldest first); `order`: the manifest's image order."""
-    images = tuple(
-        image_kpi(name, [run.image(name) for run in runs]) for name in image_names(runs, order)
-    )
-    return KpiTable(
-        stack=stack,
-        runs=len(runs),
-        first_at=runs[0].started_at if runs else None,
-        last_at=runs[-1].started_at if runs else None,
-        images=images,
-        audit=audit_kpi(audits),
-    )
+    return window_table(stack, window_of(runs), order, audit_totals_of(audits), releases)
 
 
 def sparkline(values: Sequence[float | None], width: int = 24) -> str:
@@ -205,12 +278,16 @@ def sparkline(values: Sequence[float | None], width: int = 24) -> str:
 
 __all__ = [
     "AuditKpi",
+    "ChannelState",
     "ImageKpi",
     "KpiTable",
     "build_seconds",
+    "channel_states",
+    "column_kpi",
     "image_kpi",
     "kpi_table",
     "median",
     "percentile",
     "sparkline",
+    "window_table",
 ]

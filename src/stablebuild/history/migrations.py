@@ -123,10 +123,20 @@ _V3 = (
     )""",
 )
 
+# Which engine built each image, and the engines of a run that used several (a JSON list of
+# objects: name, endpoint, server_version, os_arch, cpus, memory_bytes, runtimes, reachable);
+# and an index for `history --branch` and the regression baseline, which read by branch.
+_V4 = (
+    "ALTER TABLE runs ADD COLUMN engines TEXT",
+    "ALTER TABLE images ADD COLUMN engine TEXT",
+    "CREATE INDEX runs_by_branch ON runs (stack, kind, git_branch, started_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _both("runs, images, failed checks and audit finding counts", 1, _V1),
     _both("runs.recorded_at: orders runs that started in the same second", 2, _V2),
     _both("releases: promotions and rollbacks of release channels", 3, _V3),
+    _both("runs.engines, images.engine; the index runs_by_branch", 4, _V4),
 )
 LATEST = MIGRATIONS[-1].version
 

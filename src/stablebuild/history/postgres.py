@@ -52,10 +52,14 @@ class PostgresStore(SqlStore):
         try:
             # NOTE: set here, not as `options=` to connect(): that would replace any options
             # the URL itself carries (a search_path, say).
+            # NOTE: one round trip for the settings and the first half of the schema check.
             with self._write() as cursor:
-                cursor.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
-                cursor.execute("SET TIME ZONE 'UTC'")
-            self.migrate()
+                cursor.execute(
+                    f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}; SET TIME ZONE 'UTC'; "
+                    "SELECT to_regclass('schema_migrations') IS NOT NULL"
+                )
+                current = self._version(cursor, known=bool(cursor.fetchone()[0]))
+            self.migrate(current)
         except BaseException:
             self.close()
             raise

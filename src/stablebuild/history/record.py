@@ -18,6 +18,7 @@ from typing import Any
 from stablebuild import __version__
 from stablebuild.buildargs import MASK, NO_SECRETS, Redactor
 from stablebuild.history.interface import (
+    EngineRecord,
     FailedCheck,
     FindingCount,
     GitInfo,
@@ -123,6 +124,32 @@ def image_record(image: ImageReport, redactor: Redactor = NO_SECRETS) -> ImageRe
         ok=image.ok,
         diagnosis=diagnosis,
         log_tail=log_tail,
+        engine=image.engine,
+    )
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def engine_records(engine: Any, redactor: Redactor = NO_SECRETS) -> tuple[EngineRecord, ...]:
+    """The engines of a run that used several (the report's `engine.engines`), else none."""
+    found = engine.get("engines") if isinstance(engine, dict) else None
+    if not isinstance(found, list) or len(found) < 2:
+        return ()
+    return tuple(
+        EngineRecord(
+            name=str(e.get("name") or ""),
+            endpoint=clean(str(e.get("endpoint") or ""), redactor),
+            server_version=None if e.get("server_version") is None else str(e["server_version"]),
+            os_arch=str(e.get("os_arch") or ""),
+            cpus=_int(e.get("cpus")),
+            memory_bytes=_int(e.get("memory_bytes")),
+            runtimes=tuple(str(r) for r in e.get("runtimes") or ()),
+            reachable=bool(e.get("reachable", True)),
+        )
+        for e in found
+        if isinstance(e, dict)
     )
 
 
@@ -144,6 +171,7 @@ def report_record(
         engine=None if engine is None else str(engine),
         tool_version=__version__,
         images=tuple(image_record(image, redactor) for image in report.images),
+        engines=engine_records(report.engine, redactor),
     )
 
 
@@ -174,4 +202,12 @@ def audit_record(
     )
 
 
-__all__ = ["audit_record", "clean", "image_record", "new_run_id", "now", "report_record"]
+__all__ = [
+    "audit_record",
+    "clean",
+    "engine_records",
+    "image_record",
+    "new_run_id",
+    "now",
+    "report_record",
+]

@@ -5,9 +5,11 @@ is told (a warning) and the exit code stays the checks' own, unless the store is
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stablebuild.buildargs import (
     MIN_SECRET_LENGTH,
@@ -17,19 +19,12 @@ from stablebuild.buildargs import (
     redactor_for,
 )
 from stablebuild.errors import UsageError
-from stablebuild.history.gitinfo import git_info, resolve_commit
-from stablebuild.history.interface import (
-    GitInfo,
-    HistoryError,
-    HistoryStore,
-    RunKind,
-    RunQuery,
-    RunRecord,
-)
 from stablebuild.history.location import OFF, Location
-from stablebuild.history.record import audit_record, report_record
-from stablebuild.manifest.model import Manifest
-from stablebuild.report.model import Report
+
+if TYPE_CHECKING:
+    from stablebuild.history.interface import GitInfo, HistoryError, HistoryStore, RunRecord
+    from stablebuild.manifest.model import Manifest
+    from stablebuild.report.model import Report
 
 BASELINE_WINDOW = 200  # runs read to find the last passing ones
 Warn = Callable[[str, str], None]  # (message, hint)
@@ -53,18 +48,19 @@ def run_redactor(manifest: Manifest | None, extra_args: Mapping[str, str] = {}) 
     return Redactor(frozenset(values))
 
 
-def _load_backend(location: Location) -> None:
-    """Import the store's modules now (psycopg2 too), not after the build: a validate pays
-    for them while it has not started, rather than after it has finished."""
+def _prepare(location: Location) -> None:
+    """Import now what recording will need (the store's modules, psycopg2 too), so that the
+    validate does not wait for them once its images are built."""
     import importlib
 
-    name = "postgres" if location.kind == "postgresql" else "sqlite"
-    try:
-        importlib.import_module(f"stablebuild.history.{name}")
-        if name == "postgres":
-            importlib.import_module("psycopg2")
-    except ImportError:
-        pass  # said when the store is opened
+    modules = ["stablebuild.history.record", "stablebuild.history.store"]
+    if location.kind == "postgresql":
+        modules += ["stablebuild.history.postgres", "psycopg2"]
+    else:
+        modules.append("stablebuild.history.sqlite")
+    for name in modules:
+        with contextlib.suppress(ImportError):  # said when the store is opened
+            importlib.import_module(name)
 
 
 class HistorySession:
@@ -96,16 +92,21 @@ class HistorySession:
         self._store: HistoryStore | None = None
         self._git: GitInfo | None = None
         self.problem: HistoryError | None = None  # why the store could not be used
-        # NOTE: asked of git now, in the background: during a validate the answer comes while
-        # the images build, and it describes the sources as they were when the run started.
+        # NOTE: git is asked, and the store's modules imported, in the background: during a
+        # validate both are done while the images build, and git describes the sources as they
+        # were when the run started. Only starting the thread is on the validate's path.
         self._git_thread: threading.Thread | None = None
         if not self.off:
-            self._git_thread = threading.Thread(target=self._ask_git, daemon=True)
+            self._git_thread = threading.Thread(target=self._prepare, daemon=True)
             self._git_thread.start()
-            _load_backend(location)
 
-    def _ask_git(self) -> None:
-        self._git = git_info(self.root)
+    def _prepare(self) -> None:
+        from stablebuild.history.gitinfo import git_info
+
+        try:
+            self._git = git_info(self.root)
+        finally:
+            _prepare(self.location)
 
     @property
     def off(self) -> bool:
@@ -117,11 +118,15 @@ class HistorySession:
             self._git_thread.join()
             self._git_thread = None
         if self._git is None:
+            from stablebuild.history.gitinfo import git_info
+
             self._git = git_info(self.root)
         return self._git
 
     def store(self) -> HistoryStore:
         """The open store; raises HistoryError (remembered in `problem`) when it cannot be."""
+        from stablebuild.history.interface import HistoryError
+
         if self._store is None:
             try:
                 if self._opener is not None:
@@ -148,6 +153,9 @@ class HistorySession:
     # --- regressions --------------------------------------------------------------------
 
     def _baseline(self, report: Report) -> tuple[list[RunRecord], str]:
+        from stablebuild.history.gitinfo import resolve_commit
+        from stablebuild.history.interface import RunQuery
+
         commit = None
         if self.baseline_ref is not None:
             commit = resolve_commit(self.root, self.baseline_ref) or self.baseline_ref
@@ -171,6 +179,8 @@ class HistorySession:
         """Add the regression checks to every image the run built (before reports are made)."""
         if not self.limits or self.off:
             return
+        from stablebuild.history.interface import HistoryError
+        from stablebuild.history.record import report_record
         from stablebuild.history.regression import judge_image, not_compared
 
         current = report_record(report, self.git)
@@ -188,6 +198,8 @@ class HistorySession:
     # --- recording ----------------------------------------------------------------------
 
     def _record(self, run: RunRecord) -> bool:
+        from stablebuild.history.interface import HistoryError, RunKind
+
         if self.off:
             return True
         try:
@@ -206,6 +218,8 @@ class HistorySession:
 
     def finish(self, report: Report) -> bool:
         """Record the validate run; False (after a warning) when it could not be."""
+        from stablebuild.history.record import report_record
+
         return self._record(report_record(report, self.git, self.redactor))
 
     def finish_audit(
@@ -218,6 +232,8 @@ class HistorySession:
         profile: str | None = None,
     ) -> bool:
         """Record an audit's findings, counted by rule and severity."""
+        from stablebuild.history.record import audit_record
+
         run = audit_record(
             stack, findings, started_at=started_at, failed=failed, git=self.git, profile=profile
         )

@@ -6,22 +6,28 @@ travels; the SQL itself is written once here.
 
 from __future__ import annotations
 
+import json
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from stablebuild.history.interface import (
+    AuditTotals,
+    EngineRecord,
     FailedCheck,
     FindingCount,
     GitInfo,
     HistoryError,
     HistoryStore,
+    ImageColumns,
     ImageRecord,
     RunKind,
     RunQuery,
     RunRecord,
+    RunWindow,
 )
 from stablebuild.history.migrations import BOOKKEEPING, LATEST, MIGRATIONS
 
@@ -29,12 +35,12 @@ Cursor = Any  # a DB-API cursor: sqlite3's or psycopg2's
 
 _RUN_COLUMNS = (
     "id, kind, stack, profile, git_commit, git_branch, git_dirty, engine, tool_version, "
-    "started_at, finished_at, status, complete"
+    "started_at, finished_at, status, complete, engines"
 )
 _IMAGE_COLUMNS = (
     "run_id, name, position, build_status, build_seconds, image_id, size_bytes, layers, "
     "healthy_seconds, health_passed, python_version, checks_passed, checks_failed, "
-    "checks_error, checks_skipped, from_cache, ok, diagnosis, log_tail"
+    "checks_error, checks_skipped, from_cache, ok, diagnosis, log_tail, engine"
 )
 _IMAGE_SUMMARY = _IMAGE_COLUMNS.replace(", log_tail", ", NULL")
 
@@ -48,6 +54,62 @@ def utc_iso(value: str) -> str:
 
 
 _KINDS = {kind.value: kind for kind in RunKind}
+# An image's build status, ok and health flags as one small number (status * 9 + ok * 3 +
+# health, health 0: not checked, 1: failed, 2: passed): reading 30,000 of them makes no string.
+_STATUSES = ("built", "cached", "skipped", "failed", "timeout")
+_CODE = (
+    "(CASE build_status "
+    + " ".join(f"WHEN '{status}' THEN {9 * n}" for n, status in enumerate(_STATUSES))
+    + f" ELSE {9 * len(_STATUSES)} END"
+    " + 3 * CAST(ok AS INTEGER) + COALESCE(CAST(health_passed AS INTEGER) + 1, 0))"
+)
+_DECODE = [
+    ((*_STATUSES, "failed")[code // 9], bool(code % 9 // 3), (None, False, True)[code % 3])
+    for code in range(9 * (len(_STATUSES) + 1))
+]
+# SQLite before 3.32 takes at most 999 parameters in one statement.
+MAX_PARAMETERS = 999
+
+
+def _engines_json(engines: tuple[EngineRecord, ...]) -> str | None:
+    if not engines:
+        return None
+    return json.dumps(
+        [
+            {
+                "name": e.name,
+                "endpoint": e.endpoint,
+                "server_version": e.server_version,
+                "os_arch": e.os_arch,
+                "cpus": e.cpus,
+                "memory_bytes": e.memory_bytes,
+                "runtimes": list(e.runtimes),
+                "reachable": e.reachable,
+            }
+            for e in engines
+        ]
+    )
+
+
+def _engines(text: str | None) -> tuple[EngineRecord, ...]:
+    if not text:
+        return ()
+    return tuple(
+        EngineRecord(
+            str(e.get("name", "")),
+            str(e.get("endpoint") or ""),
+            e.get("server_version"),
+            str(e.get("os_arch") or ""),
+            e.get("cpus"),
+            e.get("memory_bytes"),
+            tuple(e.get("runtimes") or ()),
+            bool(e.get("reachable", True)),
+        )
+        for e in json.loads(text)
+        if isinstance(e, dict)
+    )
+
+
 # Runs recorded before migration 2 have no recorded_at: they sort by their start alone.
 _RECORDED = "COALESCE(recorded_at, started_at)"
 
@@ -93,10 +155,19 @@ class SqlStore(HistoryStore):
 
     # --- migrations -----------------------------------------------------------------------
 
-    def migrate(self) -> None:
-        """Apply every migration the store lacks; refuse a store from a newer stablebuild."""
+    def _quick_version(self) -> int:
+        """The schema version, asked as cheaply as the dialect can (one query when it can)."""
         with self._read() as cursor:
-            current = self._version(cursor)
+            return self._version(cursor)
+
+    def migrate(self, current: int | None = None) -> None:
+        """Apply every migration the store lacks; refuse a store from a newer stablebuild.
+
+        `current`: the version the caller has just read, so that an up-to-date store costs
+        nothing more.
+        """
+        if current is None:
+            current = self._quick_version()
         self._refuse_newer(current)
         if current == LATEST:
             return
@@ -120,8 +191,10 @@ class SqlStore(HistoryStore):
                     ),
                 )
 
-    def _version(self, cursor: Cursor) -> int:
-        if not self._has_bookkeeping(cursor):
+    def _version(self, cursor: Cursor, *, known: bool | None = None) -> int:
+        """The newest migration applied; `known`: whether the bookkeeping table exists, when
+        the caller has just asked."""
+        if not (self._has_bookkeeping(cursor) if known is None else known):
             return 0
         cursor.execute("SELECT MAX(version) FROM schema_migrations")
         row = cursor.fetchone()
@@ -144,16 +217,14 @@ class SqlStore(HistoryStore):
     def record(self, run: RunRecord) -> None:
         m = self.mark
         with self._write() as cursor:
-            # NOTE: the same run recorded again (a retried write) replaces the first copy.
-            cursor.execute(f"DELETE FROM failed_checks WHERE run_id = {m}", (run.id,))
-            cursor.execute(f"DELETE FROM images WHERE run_id = {m}", (run.id,))
-            cursor.execute(f"DELETE FROM audit_findings WHERE run_id = {m}", (run.id,))
+            # NOTE: the same run recorded again (a retried write) replaces the first copy; its
+            # images, failed checks and finding counts go with it (ON DELETE CASCADE).
             cursor.execute(f"DELETE FROM runs WHERE id = {m}", (run.id,))
             # NOTE: recorded_at, to the microsecond, orders runs that started in the same second
             # (a validate answered from the cache takes less than one).
             recorded = datetime.now(timezone.utc).isoformat(timespec="microseconds")
             cursor.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}, recorded_at) VALUES ({', '.join([m] * 14)})",
+                f"INSERT INTO runs ({_RUN_COLUMNS}, recorded_at) VALUES ({', '.join([m] * 15)})",
                 (
                     run.id,
                     run.kind.value,
@@ -168,31 +239,44 @@ class SqlStore(HistoryStore):
                     self._time_in(run.finished_at),
                     run.status,
                     run.complete,
+                    _engines_json(run.engines),
                     recorded,
                 ),
             )
-            if run.images:
-                cursor.executemany(
-                    f"INSERT INTO images ({_IMAGE_COLUMNS}) VALUES ({', '.join([m] * 19)})",
-                    [self._image_row(run.id, n, image) for n, image in enumerate(run.images)],
-                )
-            checks = [
-                (run.id, image.name, check.id, check.status, check.message)
-                for image in run.images
-                for check in image.failed_checks
-            ]
-            if checks:
-                cursor.executemany(
-                    "INSERT INTO failed_checks (run_id, image, check_id, status, message) "
-                    f"VALUES ({m}, {m}, {m}, {m}, {m})",
-                    checks,
-                )
-            if run.findings:
-                cursor.executemany(
-                    "INSERT INTO audit_findings (run_id, rule, severity, count) "
-                    f"VALUES ({m}, {m}, {m}, {m})",
-                    [(run.id, f.rule, f.severity, f.count) for f in run.findings],
-                )
+            self._insert(
+                cursor,
+                f"images ({_IMAGE_COLUMNS})",
+                [self._image_row(run.id, n, image) for n, image in enumerate(run.images)],
+            )
+            self._insert(
+                cursor,
+                "failed_checks (run_id, image, check_id, status, message)",
+                [
+                    (run.id, image.name, check.id, check.status, check.message)
+                    for image in run.images
+                    for check in image.failed_checks
+                ],
+            )
+            self._insert(
+                cursor,
+                "audit_findings (run_id, rule, severity, count)",
+                [(run.id, f.rule, f.severity, f.count) for f in run.findings],
+            )
+
+    def _insert(self, cursor: Cursor, into: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """`rows` in as few statements as the parameter limit allows: one round trip each
+        (psycopg2's executemany is one per row)."""
+        if not rows:
+            return
+        width = len(rows[0])
+        one = "(" + ", ".join([self.mark] * width) + ")"
+        per = max(1, MAX_PARAMETERS // width)
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            cursor.execute(
+                f"INSERT INTO {into} VALUES {', '.join([one] * len(chunk))}",
+                [value for row in chunk for value in row],
+            )
 
     @staticmethod
     def _image_row(run_id: str, position: int, image: ImageRecord) -> tuple[Any, ...]:
@@ -216,6 +300,7 @@ class SqlStore(HistoryStore):
             image.ok,
             image.diagnosis,
             image.log_tail,
+            image.engine,
         )
 
     # --- reading --------------------------------------------------------------------------
@@ -313,9 +398,106 @@ class SqlStore(HistoryStore):
                     self._time_out(row[10]),
                     tuple(images.get(row[0], ())),
                     tuple(findings.get(row[0], ())),
+                    _engines(row[13]),
                 )
             )
         return records
+
+    def _ends(self, cursor: Cursor, ids: Sequence[str]) -> tuple[str | None, str | None]:
+        """When the first and the last of `ids` started (two rows read, not thousands)."""
+        m = self.mark
+        cursor.execute(f"SELECT id, started_at FROM runs WHERE id IN ({m}, {m})", (ids[0], ids[-1]))
+        at = {row[0]: self._time_out(row[1]) for row in cursor.fetchall()}
+        return at.get(ids[0]), at.get(ids[-1])
+
+    def window(self, query: RunQuery) -> RunWindow:
+        """Three narrow queries whatever the window: the runs' ids in order, one small row per
+        image and run (the status, ok and health flags folded into one number by the
+        database), and the failed checks counted per image by the database."""
+        query = replace(query, kind=RunKind.VALIDATE)
+        selection, params = self._selection(query)
+        with self._read() as cursor:
+            cursor.execute(selection, tuple(params))
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                return RunWindow()
+            ids.reverse()  # oldest first
+            first_at, last_at = self._ends(cursor, ids)
+            cursor.execute(
+                f"SELECT run_id, name, {_CODE}, "
+                "CASE WHEN build_status = 'built' THEN build_seconds END, size_bytes, "
+                f"healthy_seconds FROM images WHERE run_id IN ({selection})",
+                tuple(params),
+            )
+            rows = cursor.fetchall()
+            cursor.execute(
+                "SELECT image, check_id, COUNT(*) FROM failed_checks "
+                f"WHERE run_id IN ({selection}) GROUP BY image, check_id",
+                tuple(params),
+            )
+            failing: dict[str, list[tuple[str, int]]] = {}
+            for image, check_id, count in cursor.fetchall():
+                failing.setdefault(image, []).append((check_id, int(count)))
+        position = {run_id: n for n, run_id in enumerate(ids)}
+        by_name: dict[str, list[Any]] = {}
+        for row in rows:
+            by_name.setdefault(row[1], []).append(row)
+        count = len(ids)
+
+        in_order = list(range(count))
+
+        def spread(at: list[int], values: Sequence[Any]) -> tuple[Any, ...]:
+            if at == in_order:  # the image in every run, read in the window's order
+                return tuple(values)
+            column: list[Any] = [None] * count
+            for n, value in zip(at, values, strict=True):
+                column[n] = value
+            return tuple(column)
+
+        images = []
+        for name in sorted(by_name):
+            run_ids, _, codes, built_seconds, sizes, healthy = zip(*by_name[name], strict=True)
+            at = [position[run_id] for run_id in run_ids]
+            statuses, oks, health = zip(*[_DECODE[code] for code in codes], strict=True)
+            images.append(
+                ImageColumns(
+                    name,
+                    spread(at, statuses),
+                    spread(at, built_seconds),
+                    spread(at, sizes),
+                    spread(at, healthy),
+                    spread(at, health),
+                    spread(at, oks),
+                    tuple(failing.get(name, ())),
+                )
+            )
+        return RunWindow(count, first_at, last_at, tuple(images))
+
+    def audit_totals(self, query: RunQuery) -> AuditTotals:
+        """The audits' count, the newest one's findings by severity and each rule's total,
+        summed by the database."""
+        query = replace(query, kind=RunKind.AUDIT)
+        selection, params = self._selection(query)
+        m = self.mark
+        with self._read() as cursor:
+            cursor.execute(selection, tuple(params))
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                return AuditTotals()
+            latest_at, _ = self._ends(cursor, ids)
+            cursor.execute(
+                "SELECT severity, SUM(count) FROM audit_findings "
+                f"WHERE run_id = {m} GROUP BY severity",
+                (ids[0],),
+            )
+            latest = {severity: int(n) for severity, n in cursor.fetchall()}
+            cursor.execute(
+                "SELECT rule, SUM(count) FROM audit_findings "
+                f"WHERE run_id IN ({selection}) GROUP BY rule",
+                tuple(params),
+            )
+            rules = {rule: int(n) for rule, n in cursor.fetchall()}
+        return AuditTotals(len(ids), latest_at, latest, rules)
 
     @staticmethod
     def _image(row: Sequence[Any], failed_checks: tuple[FailedCheck, ...]) -> ImageRecord:
@@ -326,7 +508,7 @@ class SqlStore(HistoryStore):
             row[1], row[3], row[4], row[5], row[6], row[7], row[8],
             None if health is None else bool(health),
             row[10], row[11], row[12], row[13], row[14], failed_checks,
-            bool(row[15]), bool(row[16]), row[17], row[18],
+            bool(row[15]), bool(row[16]), row[17], row[18], row[19],
         )  # fmt: skip
 
 

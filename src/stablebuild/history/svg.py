@@ -1,5 +1,6 @@
 """Trend charts as inline SVG: one metric of one image across runs, failures and regressions
-marked. Plain text with no script, font or style from outside, so a saved report draws anywhere.
+marked, and the runs a release channel was given. Plain text with no script, font or style from
+outside, so a saved report draws anywhere.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ WIDTH, HEIGHT = 340, 170
 LEFT, RIGHT, TOP, BOTTOM = 62, 10, 26, 30
 FAILED = "#c62828"
 REGRESSED = "#ef6c00"
+RELEASED = "#2e7d32"
 LINE = "#1565c0"
 
 
@@ -23,6 +25,7 @@ class Point:
     label: str  # the run, for the marker's tooltip
     failed: bool = False  # the image failed in this run
     regressed: bool = False  # a regression.* check failed
+    release: str = ""  # the promotions and rollbacks that put this run's image in a channel
 
 
 def _fmt(number: float) -> str:
@@ -83,6 +86,14 @@ def chart(title: str, unit: str, points: Sequence[Point], first: str = "", last:
     if len(segment) > 1:
         parts.append(f'<polyline points="{" ".join(segment)}" class="ln"/>')
     for i, point in enumerate(points):
+        if point.release:  # drawn first: the run's own marker stays on top
+            px = _fmt(x(i))
+            parts.append(
+                f'<g class="rl"><line x1="{px}" x2="{px}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+                f'<path d="M{px} {TOP}l7 3.5-7 3.5z"/>'
+                f"<title>{escape(point.label)}: {escape(point.release)}</title></g>"
+            )
+    for i, point in enumerate(points):
         px = _fmt(x(i))
         if point.regressed:
             py = y(point.value) if point.value is not None else TOP + plot_h
@@ -117,6 +128,7 @@ STYLE = (
     f".chart .pt{{fill:{LINE}}}"
     f".chart .fl{{fill:{FAILED};stroke:#fff}}"
     f".chart .rg{{fill:{REGRESSED};stroke:#fff}}"
+    f".chart .rl line{{stroke:{RELEASED};stroke-dasharray:3 3}}.chart .rl path{{fill:{RELEASED}}}"
 )
 
-__all__ = ["FAILED", "REGRESSED", "STYLE", "Point", "chart"]
+__all__ = ["FAILED", "REGRESSED", "RELEASED", "STYLE", "Point", "chart"]
