@@ -90,6 +90,8 @@ def signature(path: str) -> list[int] | None:
         st = os.stat(path)
     except (OSError, ValueError):
         return None
+    if stat.S_ISDIR(st.st_mode):  # NOTE: a folder counts by its entries (see `tree`)
+        return [st.st_mode, st.st_ino]
     return [st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
 
 
