@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -31,6 +32,7 @@ from stablebuild.console import (
 )
 from stablebuild.errors import StablebuildError, UsageError
 from stablebuild.events import Event, Observer
+from stablebuild.report.format.interface import ReportFormat
 
 if TYPE_CHECKING:
     from stablebuild.answer import Memo
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
     from stablebuild.history.session import HistorySession
     from stablebuild.manifest.model import Manifest
     from stablebuild.outputs import OutputTarget
-    from stablebuild.report.format.interface import ReportFormat
     from stablebuild.report.model import Report
     from stablebuild.validate import ValidateOptions, Validation
 
@@ -124,7 +125,6 @@ def finish_validate(session: HistorySession, report: Report, code: int) -> int:
 def emit(report: Report, fmt: ReportFormat, outputs: list[OutputTarget[ReportFormat]]) -> bool:
     """Every file first, then stdout; False when a file could not be written (named on stderr)."""
     from stablebuild.report.ci_surfaces import announce_validate
-    from stablebuild.report.format.interface import ReportFormat
     from stablebuild.report.write import render
 
     announce_validate(report)  # partial reports too: workflow commands and step summary
@@ -298,18 +298,16 @@ def _sends_git(manifest: Manifest) -> bool:
 
 def answer(argv: list[str]) -> int | None:
     """The exit code of `stablebuild ARGV` from its remembered answer; None: run the command."""
-    from stablebuild import answer as memos
-    from stablebuild.report.codec import from_data
-
-    memo = memos.read(memos.memo_key(argv, os.getcwd(), os.environ))
-    if memo is None or memos.still_true(memo, os.environ) is not None:
+    try:
+        found = _remembered(argv)
+    except Exception:
+        # NOTE: this path only ever answers; anything odd (a folder gone, a damaged or
+        # foreign memo) is the full command's to meet and report.
+        return None
+    if found is None:
         return None
     try:
-        report = from_data(memo.report)
-    except (KeyError, TypeError, ValueError):
-        return None
-    try:
-        return _replay(memo, report)
+        return _replay(*found)
     except StablebuildError as exc:
         report_error(exc)
         return exit_code_for(exc)
@@ -318,27 +316,70 @@ def answer(argv: list[str]) -> int | None:
         return EXIT_INTERRUPTED
 
 
-def _replay(memo: Memo, report: Report) -> int:
+def _remembered(argv: list[str]) -> tuple[Memo, Report, Replay] | None:
+    """The memo for this command line when it still answers, its report and its parameters."""
+    from stablebuild import answer as memos
+    from stablebuild.report.codec import from_data
+
+    memo = memos.read(memos.memo_key(argv, os.getcwd(), os.environ))
+    if memo is None or memos.still_true(memo, os.environ) is not None:
+        return None
+    params, history = memo.params, memo.params["history"]
+    texts = [history[k] for k in ("setting", "location", "max_regression", "baseline_ref")]
+    replay = Replay(
+        fmt=ReportFormat(params["format"]),
+        outputs=[str(o) for o in params["outputs"]],
+        changed=bool(params["changed"]),
+        verbosity=None if params["verbosity"] is None else Verbosity(params["verbosity"]),
+        history={k: history[k] for k in _HISTORY_KEYS},
+        events=[Event(str(i), str(k), str(m), int(s), int(t)) for i, k, m, s, t in memo.events],
+    )
+    if not all(t is None or isinstance(t, str) for t in texts):
+        return None
+    return memo, from_data(memo.report), replay
+
+
+_HISTORY_KEYS = (
+    "setting",
+    "manifest_file",
+    "location",
+    "required",
+    "max_regression",
+    "baseline_ref",
+)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A memo's parameters, checked: what the command's ending needs."""
+
+    fmt: ReportFormat
+    outputs: list[str]
+    changed: bool
+    verbosity: Verbosity | None
+    history: dict[str, Any]
+    events: list[Event]
+
+
+def _replay(memo: Memo, report: Report, replay: Replay) -> int:
     from stablebuild import console
     from stablebuild.buildargs import NO_SECRETS
     from stablebuild.outputs import parse_targets
     from stablebuild.progress import observer_for_run
-    from stablebuild.report.format.interface import ReportFormat
     from stablebuild.runid import new_run_id, now
 
-    params = memo.params
     console.reset()
-    if params.get("verbosity") is not None:
-        console.choose(Verbosity(params["verbosity"]))
-    outputs = parse_targets(params["outputs"], ReportFormat) if params["outputs"] else []
-    history = params["history"]
+    if replay.verbosity is not None:
+        console.choose(replay.verbosity)
+    outputs = parse_targets(replay.outputs, ReportFormat) if replay.outputs else []
+    history = replay.history
     session = open_history(
         setting=history["setting"],
         root=Path(memo.root),
-        manifest_file=history["manifest_file"],
+        manifest_file=str(history["manifest_file"]),
         redactor=NO_SECRETS,  # NOTE: a report holding a secret is never remembered
         location=history["location"],
-        required=history["required"],
+        required=bool(history["required"]),
         max_regression=history["max_regression"],
         baseline_ref=history["baseline_ref"],
     )
@@ -346,16 +387,10 @@ def _replay(memo: Memo, report: Report) -> int:
     console.detail("remembered answer: nothing it depends on changed since it was given")
     observer, bars = observer_for_run()
     with bars or contextlib.nullcontext():
-        for image, kind, message, step, total in memo.events:
-            observer(Event(image, kind, message, step, total))
+        for event in replay.events:
+            observer(event)
     report.finished_at = now()
-    return conclude(
-        report,
-        session,
-        ReportFormat(params["format"]),
-        outputs,
-        changed=bool(params["changed"]),
-    )
+    return conclude(report, session, replay.fmt, outputs, changed=replay.changed)
 
 
 __all__ = [

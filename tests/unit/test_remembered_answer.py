@@ -309,3 +309,49 @@ def test_a_symlink_and_what_it_leads_to_both_count(tmp_path: Path) -> None:
     (tmp_path / "link").unlink()
     (tmp_path / "link").symlink_to("b")
     assert answer.tree(str(tmp_path), []) != before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"params": {"format": "nope"}},
+        {"params": None},
+        {"events": [["api"]]},
+        {"report": {"stack": "shop"}},
+        {"root": 7},
+    ],
+    ids=["unknown format", "no params", "short event", "partial report", "root not a path"],
+)
+def test_a_foreign_memo_is_the_full_commands_to_answer(
+    stack: Path,
+    tmp_path: Path,
+    engine_socket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: dict[str, Any],
+) -> None:
+    """A memo of another shape (a poisoned CI cache, another version) never breaks the
+    program: the full command runs."""
+    from stablebuild import verdict
+
+    env = environ(tmp_path, engine_socket)
+    memo = make_memo(ARGV, stack, env)
+    foreign = {**memo.__dict__, **damage}
+    folder = answer.memo_folder(tmp_path / "cache" / "stablebuild")
+    folder.mkdir(parents=True)
+    (folder / f"{memo.key}.json").write_text(json.dumps({"memo": answer.MEMO_VERSION, **foreign}))
+    monkeypatch.chdir(stack)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert verdict.answer(ARGV) is None
+
+
+def test_a_working_folder_gone_is_the_full_commands_to_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stablebuild import verdict
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert verdict.answer(ARGV) is None
