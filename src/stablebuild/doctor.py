@@ -5,19 +5,30 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from stablebuild.engine.bases import needed_bases
 from stablebuild.engine.client import Engine, connect
+from stablebuild.engine.dockerpy import DockerPyEngine
 from stablebuild.engine.dockerpy import pull as pull_image
 from stablebuild.engine.engines import manifest_engines
+from stablebuild.engine.interface import EngineInterface
 from stablebuild.errors import EngineError, EngineUnavailable
-from stablebuild.manifest.model import EngineSpec
+from stablebuild.manifest.model import EngineSpec, Manifest
 
-__all__ = ["DoctorLine", "Status", "diagnose", "engine_lines", "manifest_engines"]
+__all__ = [
+    "DoctorLine",
+    "Status",
+    "base_lines",
+    "diagnose",
+    "engine_lines",
+    "manifest_engines",
+    "stack_bases",
+]
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 PROBE_IMAGE = "hello-world:latest"
@@ -142,12 +153,67 @@ def _named(line: DoctorLine, name: str) -> DoctorLine:
     return replace(line, topic=f"{line.topic} {name}")
 
 
-def engine_lines(specs: Sequence[EngineSpec]) -> tuple[list[DoctorLine], bool]:
-    """For each engine: where it answered and what it is, its NVIDIA runtime, its disk."""
+def stack_bases(manifest: Manifest) -> dict[str, list[str]]:
+    """The images the stack's builds start FROM (args substituted), each with the stack's
+    images that need it."""
+    needed: dict[str, list[str]] = {}
+    for spec in manifest.images.values():
+        for base in needed_bases(spec.dockerfile, spec.args, spec.target):
+            needed.setdefault(base, []).append(spec.name)
+    return needed
+
+
+def base_lines(
+    engines: Sequence[EngineInterface], bases: Mapping[str, Sequence[str]]
+) -> list[DoctorLine]:
+    """For each engine, whether the stack's bases are there. One missing on an engine but on
+    another is copied by `validate`; one on no engine must come from a registry."""
+    if not bases:
+        return []
+    present: dict[str, set[str]] = {}
+    lines = []
+    for engine in engines:
+        name = engine.capabilities.name
+        try:
+            present[name] = {base for base in bases if engine.image_exists(base)}
+        except EngineError as exc:
+            lines.append(DoctorLine(f"bases {name}", Status.PROBLEM, exc.message, exc.hint))
+    anywhere = set().union(*present.values())
+    for name in present:
+        missing = [base for base in bases if base not in present[name]]
+        if not missing:
+            lines.append(DoctorLine(f"bases {name}", Status.OK, "all there: " + ", ".join(bases)))
+            continue
+        nowhere = [base for base in missing if base not in anywhere]
+        detail = "missing: " + "; ".join(
+            f"{base} (for {', '.join(bases[base])}"
+            + (", on no engine)" if base in nowhere else ", copied from another engine)")
+            for base in missing
+        )
+        lines.append(
+            DoctorLine(
+                f"bases {name}",
+                Status.PROBLEM if nowhere else Status.INFO,
+                detail,
+                f"pull {nowhere[0]} there, or build a local base there: "
+                f"`stablebuild base bootstrap --tag {nowhere[0]}`"
+                if nowhere
+                else "validate copies it (save/load) before the first build that needs it",
+            )
+        )
+    return lines
+
+
+def engine_lines(
+    specs: Sequence[EngineSpec], bases: Mapping[str, Sequence[str]] | None = None
+) -> tuple[list[DoctorLine], bool]:
+    """For each engine: where it answered and what it is, its NVIDIA runtime, its disk; then
+    whether `bases` (base -> images needing it) are on each engine that answered."""
     from stablebuild.engine.engines import connect_engine
 
     lines: list[DoctorLine] = []
     answered = False
+    seams: list[EngineInterface] = []
     for spec in specs:
         try:
             seam = connect_engine(spec, timeout=30)
@@ -155,6 +221,7 @@ def engine_lines(specs: Sequence[EngineSpec]) -> tuple[list[DoctorLine], bool]:
             lines.append(DoctorLine(f"engine {spec.name}", Status.PROBLEM, exc.message, exc.hint))
             continue
         answered = True
+        seams.append(seam)
         caps = seam.capabilities
         memory = f"{caps.memory_bytes / 1024**3:.1f} GiB" if caps.memory_bytes else "?"
         head = _engine_line(seam.engine)
@@ -165,15 +232,19 @@ def engine_lines(specs: Sequence[EngineSpec]) -> tuple[list[DoctorLine], bool]:
         lines.append(DoctorLine(f"engine {caps.name}", Status.OK, detail))
         lines.append(_named(_nvidia_line(seam.engine), caps.name))
         lines.append(_named(_disk_line(seam.engine), caps.name))
-    return lines, answered
+    return [*lines, *base_lines(seams, bases or {})], answered
 
 
 def diagnose(
-    registry_timeout: float = 5.0, engines: Sequence[EngineSpec] | None = None
+    registry_timeout: float = 5.0,
+    engines: Sequence[EngineSpec] | None = None,
+    stack: Manifest | None = None,
 ) -> tuple[list[DoctorLine], bool]:
-    """Every doctor line, and whether an engine answered (with `engines`: any of them)."""
+    """Every doctor line, and whether an engine answered (with `engines`: any of them); with
+    `stack`, whether its bases are on each engine."""
+    bases = stack_bases(stack) if stack is not None else {}
     if engines:
-        lines, answered = engine_lines(engines)
+        lines, answered = engine_lines(engines, bases)
         common = [_debootstrap_line(), _ca_line()]
         if answered:
             common.insert(0, _registry_line(registry_timeout))
@@ -188,6 +259,7 @@ def diagnose(
         _nvidia_line(engine),
         _registry_line(registry_timeout),
         _disk_line(engine),
+        *(replace(line, topic="bases") for line in base_lines([DockerPyEngine(engine)], bases)),
         _debootstrap_line(),
         _ca_line(),
     ]

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
 from stablebuild.engine.interface import Capabilities
-from stablebuild.errors import UsageError
+from stablebuild.errors import EngineUnavailable, UsageError
 from stablebuild.manifest.model import ImageSpec
 
 T = TypeVar("T")
@@ -74,8 +75,9 @@ def capable(chain: Sequence[ImageSpec], engines: Sequence[Capabilities]) -> list
 
     `placement:` narrows to the named engine or to those carrying every label; an image with
     `gpu:` prefers an engine with an NVIDIA runtime (elsewhere its GPU checks are skipped with
-    the reason, as on a single engine without one)."""
-    found = list(engines)
+    the reason, as on a single engine without one). An engine that did not answer at the start
+    takes nothing."""
+    found = [e for e in engines if e.reachable]
     for spec in chain:
         if spec.placement is None:
             continue
@@ -95,7 +97,8 @@ def place(
     history: Mapping[str, float] | None = None,
 ) -> list[tuple[list[ImageSpec], Capabilities]]:
     """Each chain on one engine: longest expected first, onto the least loaded capable engine
-    (load per CPU). Raises UsageError when a pinned image has no engine it may go to."""
+    (load per CPU). Raises UsageError when a pinned image has no engine it may go to, and
+    EngineUnavailable when those it may go to did not answer."""
     costs = history or {}
     load = {e.name: 0.0 for e in engines}
     placed = []
@@ -106,6 +109,16 @@ def place(
             pinned = next(s for s in chain if s.placement is not None)
             assert pinned.placement is not None
             wanted = pinned.placement.engine or "labels " + ", ".join(pinned.placement.labels)
+            could = {
+                e.name for e in capable(chain, [replace(e, unreachable=None) for e in engines])
+            }
+            down = [e for e in engines if e.name in could and not e.reachable]
+            if down:
+                raise EngineUnavailable(
+                    f"image {pinned.name}: placed by `placement:` ({wanted}) on engines that did "
+                    f"not answer: {'; '.join(str(e.unreachable) for e in down)}",
+                    "start that engine, or validate the other images with --image NAME",
+                )
             raise UsageError(
                 f"image {pinned.name}: no engine of this run matches its placement ({wanted}); "
                 f"engines: {', '.join(e.name for e in engines) or 'none'}",

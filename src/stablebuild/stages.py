@@ -196,6 +196,18 @@ def substitute(text: str, values: Mapping[str, str]) -> str | None:
     return None if unknown else result
 
 
+def global_values(df: ParsedDockerfile, args: Mapping[str, str]) -> dict[str, str]:
+    """The ARGs before the first FROM as Docker sees them: a default may use an earlier one
+    (`ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim`); a build arg is taken as written."""
+    values: dict[str, str] = {}
+    for arg in df.global_args:
+        if arg.name in args:
+            values[arg.name] = args[arg.name]
+        elif arg.default is not None:
+            values[arg.name] = substitute(arg.default, values) or arg.default
+    return values
+
+
 def variables(text: str) -> list[tuple[str, bool]]:
     """The variables a word uses: (name, has a fallback so an unset value is harmless)."""
     out = []
@@ -470,6 +482,7 @@ __all__ = [
     "ParsedDockerfile",
     "Stage",
     "StageScope",
+    "global_values",
     "parse",
     "parse_assignments",
     "split_flags",

@@ -259,6 +259,9 @@ class FakeAPI:
         yield {"aux": {"ID": "sha256:" + "a" * 64}}
         yield {"stream": "Successfully built aaaaaaaaaaaa\n"}
 
+    def ping(self) -> bool:  # asked after a failed build: was it the engine going away?
+        return True
+
     def inspect_image(self, image: str) -> dict[str, Any]:
         return {
             "Id": image,

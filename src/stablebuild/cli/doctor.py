@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from stablebuild.cli import values
 from stablebuild.cli.app import EXIT_ENGINE, Verbosity, app, verbosity
 
+if TYPE_CHECKING:
+    from stablebuild.manifest.model import Manifest
+
 _STYLE = {"ok": "green", "problem": "red", "info": "yellow"}
+
+
+def _stack(directory: Path, profile: str | None) -> tuple[Manifest | None, str | None]:
+    """The stack in `directory` (for its bases), or why it cannot be read; none without one."""
+    from stablebuild.errors import StablebuildError
+    from stablebuild.manifest.load import find_manifest, load_manifest
+
+    path = find_manifest(directory)
+    if path is None:
+        return None, None
+    try:
+        return load_manifest(path, profile=profile, inside=directory), None
+    except StablebuildError as exc:
+        return None, exc.message
 
 
 @app.command()
 def doctor(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            callback=values.existing_folder,
+            help="The stack's folder: its engines and the bases its images build FROM.",
+        ),
+    ] = Path("."),
+    profile: Annotated[
+        str | None, typer.Option(callback=values.name, help="Manifest profile to apply.")
+    ] = None,
     registry_timeout: Annotated[
         float,
         typer.Option(
@@ -26,24 +52,32 @@ def doctor(
         list[str] | None,
         typer.Option(
             "--engine",
-            help="Engine to check: an `engines:` name of ./stablebuild.yml, a Docker context "
+            help="Engine to check: an `engines:` name of DIR/stablebuild.yml, a Docker context "
             "or a URL (repeatable). Default: the manifest's engines, else the current context.",
         ),
     ] = None,
 ) -> None:
-    """Check the engines, NVIDIA runtime, registry, disk and CA bundle. Exit 3 without an engine."""
-    from stablebuild.doctor import Status, diagnose, manifest_engines
+    """Check the engines, NVIDIA runtime, registry, disk, CA bundle and the stack's bases on
+    each engine. Exit 3 without an engine."""
+    from stablebuild.doctor import DoctorLine, Status, diagnose, manifest_engines
 
     level = verbosity()  # -q: only what is wrong; -v: every line's hint
 
+    from rich.console import Console  # NOTE: here: `--help` lists doctor without rich
+
     out = Console(highlight=False, soft_wrap=True, emoji=False)
-    declared = manifest_engines(Path.cwd())
+    declared = manifest_engines(directory)
     specs = None
     if engine_refs or declared:
         from stablebuild.engine.engines import chosen
 
         specs = chosen(declared, engine_refs or [])
-    lines, engine_ok = diagnose(registry_timeout=registry_timeout, engines=specs)
+    stack, unreadable = _stack(directory, profile)
+    lines, engine_ok = diagnose(registry_timeout=registry_timeout, engines=specs, stack=stack)
+    if unreadable is not None:
+        lines.append(
+            DoctorLine("stack", Status.PROBLEM, unreadable, "`stablebuild validate` says more")
+        )
     for line in lines:
         if level is Verbosity.QUIET and line.status is not Status.PROBLEM:
             continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,6 +146,32 @@ class DockerPyEngine(EngineInterface):
     def build(
         self, request: BuildRequest, observer: Observer = ignore, ca_bundle: Path | None = None
     ) -> BuildOutcome:
+        # NOTE: a daemon stopped mid-build kills the RUN step's container (exit 137) and the
+        # build "fails"; only a failed build is followed by a ping, which tells the two apart.
+        try:
+            outcome = self._build(request, observer, ca_bundle)
+        except EngineUnavailable:
+            raise
+        except EngineError:
+            self._still_answering(request.image)
+            raise
+        if outcome.status is not BuildStatus.BUILT:
+            self._still_answering(request.image)
+        return outcome
+
+    def _still_answering(self, image: str) -> None:
+        try:
+            self.engine.api.ping()
+        except ENGINE_FAILURES as exc:
+            raise EngineUnavailable(
+                f"the engine at {self.endpoint} stopped answering while building {image}: "
+                + _first_line(exc),
+                "check that dockerd is still running (`docker info`), then run again",
+            ) from None
+
+    def _build(
+        self, request: BuildRequest, observer: Observer, ca_bundle: Path | None
+    ) -> BuildOutcome:
         with self._translated():
             if ca_bundle is None:
                 return building.build(self.engine, request, observer)
@@ -242,6 +268,18 @@ class DockerPyEngine(EngineInterface):
             except docker.errors.NotFound:
                 return None
         return str(found["Descriptor"]["digest"])
+
+    def save(self, ref: str) -> Iterator[bytes]:
+        # NOTE: a generator: the engine is asked while the consumer iterates, so the
+        # translation must hold there too, naming this (the source) engine.
+        with self._translated():
+            yield from self.engine.api.get_image(ref)
+
+    def load(self, data: Iterable[bytes]) -> None:
+        with self._translated():
+            for chunk in self.engine.api.load_image(data) or ():
+                if isinstance(chunk, dict) and "error" in chunk:
+                    raise EngineError(f"load into {self.endpoint}: {str(chunk['error'])[:200]}")
 
     def remove_containers(self, run_id: str | None = None) -> int:
         with self._translated():

@@ -4,7 +4,7 @@ Docker context; and connecting to each, with failures naming the endpoint really
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import docker
@@ -13,6 +13,8 @@ from docker.context import ContextAPI
 
 from stablebuild.engine.client import START_HINT, Engine, shown
 from stablebuild.engine.dockerpy import DockerPyEngine
+from stablebuild.engine.interface import EngineInterface
+from stablebuild.engine.unreachable import UnreachableEngine
 from stablebuild.errors import EngineUnavailable, StablebuildError, UsageError
 from stablebuild.manifest.model import EngineSpec
 
@@ -107,6 +109,44 @@ def connect_all(
     """Every engine of the run, connected; one that does not answer stops the run (exit 3)
     before anything is built: its pinned or GPU images would otherwise land elsewhere."""
     engines = [connect_engine(spec, timeout) for spec in chosen(manifest_engines, cli)]
+    names = [e.capabilities.name for e in engines]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(
+            f"engine {', '.join(twice)} given twice", "name each engine once in --engine/engines:"
+        )
+    return engines
+
+
+def connect_available(
+    manifest_engines: Sequence[EngineSpec],
+    cli: Sequence[str],
+    warn: Callable[[str], None],
+    timeout: int = 120,
+) -> list[EngineInterface]:
+    """Every engine of the run: those that answer first, then one `UnreachableEngine` for each
+    that did not (skipped, with a warning naming the endpoint really used; the report lists it).
+
+    Nothing is placed on an unreachable engine: its images go to the others that may take
+    them. None answering is EngineUnavailable (exit 3); an unknown name is a UsageError."""
+    answered: list[EngineInterface] = []
+    skipped: list[UnreachableEngine] = []
+    for spec in chosen(manifest_engines, cli):
+        try:
+            answered.append(connect_engine(spec, timeout))
+        except EngineUnavailable as exc:
+            endpoint = _client_kwargs(spec)[0]
+            name = current_endpoint()[0] if spec.name == DEFAULT else spec.name
+            skipped.append(UnreachableEngine(name, endpoint, exc, spec.labels))
+    if not answered:
+        if len(skipped) == 1:
+            raise skipped[0].error
+        where = "; ".join(e.error.message for e in skipped)
+        raise EngineUnavailable(f"no engine of this run answers: {where}", START_HINT)
+    for engine in skipped:
+        name, why = engine.capabilities.name, engine.error.message
+        warn(f"warning: engine {name} skipped: {why}; its images go to the others")
+    engines: list[EngineInterface] = [*answered, *skipped]
     names = [e.capabilities.name for e in engines]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -14,7 +14,7 @@ from docker.utils.build import exclude_paths
 
 from stablebuild import __version__
 from stablebuild.engine.client import Engine
-from stablebuild.stages import parse, split_flags, stage_args, substitute
+from stablebuild.stages import global_values, parse, split_flags, stage_args, substitute
 
 _CONTENT_LIMIT = 1024 * 1024  # larger files are hashed by size and mtime, not content
 
@@ -102,7 +102,7 @@ def context_digest(context: Path, dockerfile: Path, text: str, args: Mapping[str
 def base_refs(dockerfile_text: str, args: Mapping[str, str]) -> list[str] | None:
     """Every external image the Dockerfile builds FROM; None when one cannot be told."""
     df = parse(dockerfile_text)
-    values = df.global_defaults(args)
+    values = global_values(df, args)  # NOTE: `ARG BASE=python:${PYTHON_VERSION}-slim`
     refs: list[str] = []
     for stage in df.stages:
         if df.parent(stage, values) is not None:

@@ -9,7 +9,7 @@ engine got wrong. A failed build or probe is an outcome, never an exception.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,20 +38,33 @@ class Capabilities:
     cpus: int | None = None
     memory_bytes: int | None = None
     labels: tuple[str, ...] = ()
+    unreachable: str | None = None  # why it did not answer when the run started
 
     @property
     def nvidia_runtime(self) -> bool:
         return "nvidia" in self.runtimes
 
+    @property
+    def reachable(self) -> bool:
+        return self.unreachable is None
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": self.name,
             "endpoint": self.endpoint,
             "server_version": self.server_version,
             "api_version": self.api_version,
             "runtimes": list(self.runtimes),
             "nvidia_runtime": self.nvidia_runtime,
+            "os_arch": self.os_arch,
+            "cpus": self.cpus,
+            "memory_bytes": self.memory_bytes,
+            "labels": list(self.labels),
+            "reachable": self.reachable,
         }
+        if self.unreachable is not None:
+            found["error"] = self.unreachable
+        return found
 
 
 class EngineInterface(ABC):
@@ -125,6 +138,16 @@ class EngineInterface(ABC):
     def registry_digest(self, reference: str) -> str | None:
         """The digest the registry holds for `reference`; None when it holds none."""
         raise EngineError(f"the engine {self.capabilities.name} cannot ask a registry")
+
+    # NOTE: not abstract either: copying a base between engines is an optimisation; without
+    # it the build pulls the base or fails naming it, as on one engine.
+    def save(self, ref: str) -> Iterator[bytes]:
+        """The image as `docker save` writes it, streamed (errors arise while iterating)."""
+        raise EngineError(f"the engine {self.capabilities.name} cannot save images")
+
+    def load(self, data: Iterable[bytes]) -> None:
+        """`docker load` of what another engine's `save` streams."""
+        raise EngineError(f"the engine {self.capabilities.name} cannot load images")
 
     @abstractmethod
     def remove_containers(self, run_id: str | None = None) -> int:

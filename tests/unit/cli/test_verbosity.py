@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from stablebuild import doctor
 from stablebuild.cli import app
-from stablebuild.progress import ProgressLines
 from stablebuild.events import Event
+from stablebuild.progress import ProgressLines
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "audit" / "dockerfile" / "reference"
 AUDIT = ["audit", str(FIXTURE), "--offline", "--no-hadolint"]

@@ -2,14 +2,15 @@
 
 It records every call, so tests can assert what a validation run asked of its engine. Images
 are "built" as `sha256:<image name>-<build number>`; `lose_after` makes the engine stop
-answering after that many builds, as a host that goes away mid-run does.
+answering after that many builds, as a host that goes away mid-run does. `save`/`load` move
+an image (a base, by its reference) from one fake to another.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,16 @@ class FakeEngine(EngineInterface):
 
     def remove_tag(self, tag: str) -> bool:
         return self.tags.pop(tag, None) is not None
+
+    def save(self, ref: str) -> Iterator[bytes]:
+        self._call("save", ref)
+        yield f"image {ref}".encode()
+
+    def load(self, data: Iterable[bytes]) -> None:
+        text = b"".join(data).decode()
+        self._call("load", text.removeprefix("image "))
+        with self._lock:
+            self.images.add(text.removeprefix("image "))
 
     def remove_containers(self, run_id: str | None = None) -> int:
         self.removed_runs.append(run_id)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from tests.unit.engine.fake import FakeEngine
-from tests.unit.scheduling.test_validation_with_fake import DOCKERFILE, MANIFEST
 
 from stablebuild.engine.interface import Capabilities
 from stablebuild.errors import EngineUnavailable, UsageError
@@ -76,16 +75,6 @@ def test_a_placement_no_engine_matches_is_a_usage_error(tmp_path: Path) -> None:
     spec = ImageSpec("api", tmp_path / "Dockerfile", tmp_path, placement=Placement("gpu-host"))
     with pytest.raises(UsageError, match=r"image api: no engine .* \(gpu-host\); engines: a, b"):
         place([[spec]], [caps("a"), caps("b")])
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> Path:
-    for name in ("api", "worker"):
-        folder = tmp_path / "docker" / name
-        folder.mkdir(parents=True)
-        (folder / "Dockerfile").write_text(DOCKERFILE + f"# {name}\n")
-    (tmp_path / "stablebuild.yml").write_text(MANIFEST)
-    return tmp_path / "stablebuild.yml"
 
 
 def test_each_image_says_which_engine_built_it(stack: Path, tmp_path: Path) -> None:

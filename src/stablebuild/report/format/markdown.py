@@ -18,6 +18,8 @@ from stablebuild.report.format.summary import (
 )
 from stablebuild.report.model import CheckStatus, ImageReport, Report, StackReport
 
+RETRIED = " (retried: "  # how ImageReport.engine marks an image moved off a lost engine
+
 EMOJI = {
     Cell.PASSED: "✅",
     Cell.FAILED: "❌",
@@ -44,6 +46,40 @@ def _code_block(lines: list[str]) -> list[str]:
     return [f"{fence}text", *lines, fence]
 
 
+def _engines(report: Report) -> list[str]:
+    """The engine table, when the run used several: what each is, and what it built."""
+    engines = report.engine.get("engines")
+    if not isinstance(engines, list) or len(engines) < 2:
+        return []
+    built: dict[str, list[str]] = {}
+    for image in report.images:
+        if image.engine:
+            name, retried, _ = image.engine.partition(RETRIED)
+            built.setdefault(name, []).append(f"`{image.name}`" + (" (retried)" if retried else ""))
+    out = [
+        "| engine | endpoint | version | OS/arch | CPUs | memory | runtimes | images |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for engine in engines:
+        name = str(engine.get("name", ""))
+        if engine.get("reachable") is False:
+            why = _cell_text(str(engine.get("error") or "did not answer"))
+            row = [f"⚠️ unreachable: {why}", "", "", "", "", "—"]
+        else:
+            memory = engine.get("memory_bytes")
+            row = [
+                _cell_text(str(engine.get("server_version") or "?")),
+                _cell_text(str(engine.get("os_arch") or "?")),
+                str(engine.get("cpus") or "?"),
+                f"{memory / 1024**3:.1f} GiB" if isinstance(memory, int) else "?",
+                _cell_text(", ".join(engine.get("runtimes") or ())),
+                ", ".join(built.get(name, [])) or "—",
+            ]
+        endpoint = _cell_text(str(engine.get("endpoint", "")))
+        out.append(f"| {_cell_text(name)} | `{endpoint}` | " + " | ".join(row) + " |")
+    return [*out, ""]
+
+
 class MarkdownFormat(ReportFormatter):
     def __init__(self, log_lines: int = 20) -> None:
         self.log_lines = log_lines
@@ -63,6 +99,7 @@ class MarkdownFormat(ReportFormatter):
                 row[0] += " cached" if build_reused(image) else f" {image.build.seconds:.0f}s"
             out.append(f"| `{_cell_text(image.name)}` | " + " | ".join(row) + " |")
         out += ["", f"**{_cell_text(verdict(report))}**", ""]
+        out += _engines(report)
         for image in report.images:
             out += self._details(image)
         if report.stack_phase is not None:
