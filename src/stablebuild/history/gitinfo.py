@@ -37,21 +37,27 @@ def _git(folder: Path, *args: str) -> str | None:
 
 
 def git_info(folder: Path, environ: Mapping[str, str] | None = None) -> GitInfo:
-    """Commit, branch and dirtiness of the checkout `folder` is in (all None outside one)."""
+    """Commit, branch and dirtiness of the checkout `folder` is in (all None outside one).
+
+    One `git status --porcelain=v2 --branch` answers all three: a process is the cost here."""
     environ = os.environ if environ is None else environ
-    heads = _git(folder, "rev-parse", "HEAD", "--abbrev-ref", "HEAD")
-    lines = (heads or "").split()
-    if len(lines) != 2:
+    out = _git(folder, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+    if out is None:
         return GitInfo()
-    commit, branch = lines
-    if branch == "HEAD":  # detached
+    commit = branch = None
+    dirty = False
+    for line in out.splitlines():
+        if line.startswith("# branch.oid "):
+            commit = line.removeprefix("# branch.oid ").strip()
+        elif line.startswith("# branch.head "):
+            branch = line.removeprefix("# branch.head ").strip()
+        elif line and not line.startswith("#"):
+            dirty = True
+    if not commit or commit == "(initial)":
+        return GitInfo()
+    if branch == "(detached)":
         branch = next((environ[name] for name in _CI_BRANCH if environ.get(name)), "")
-    status = _git(folder, "status", "--porcelain", "--untracked-files=no")
-    return GitInfo(
-        commit=commit,
-        branch=branch or None,
-        dirty=None if status is None else bool(status.strip()),
-    )
+    return GitInfo(commit=commit, branch=branch or None, dirty=dirty)
 
 
 def resolve_commit(folder: Path, ref: str) -> str | None:
