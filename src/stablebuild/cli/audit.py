@@ -204,7 +204,6 @@ def audit(
     """Audit Python versions, pins, wheel coverage, Dockerfiles, compose, CI and vulnerabilities."""
     # NOTE: imported here, not at the top: every command pays for what the CLI imports.
     from stablebuild.audit.format import formatter
-    from stablebuild.audit.format.table import renderable
     from stablebuild.audit.runner import exit_code, options_from, run_audit
     from stablebuild.cli.history import audit_history
     from stablebuild.report.ci_surfaces import announce_audit
@@ -242,6 +241,8 @@ def audit(
     written = write_outputs(targets, lambda fmt: formatter(fmt).format(result))
     if stdout_format is AuditFormat.TABLE:
         from rich.console import Console
+
+        from stablebuild.audit.format.table import renderable
 
         Console(highlight=False, soft_wrap=False, emoji=False).print(renderable(result))
     else:
