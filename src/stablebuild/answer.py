@@ -41,6 +41,7 @@ from typing import Any
 from stablebuild import __version__
 
 MEMO_VERSION = 2
+KEEP = 64  # memos kept; the least recently written go first
 # A tree larger than this is not remembered: walking it would cost more than the answer saves.
 MAX_ENTRIES = 20_000
 # Settings read from the environment by stablebuild, the Docker client and pip.
@@ -214,11 +215,16 @@ class Memo:
 
 
 def write(memo: Memo, cache_dir: Path | None = None) -> None:
+    """Written atomically; the oldest memos beyond KEEP are removed (one per command line,
+    folder and settings: a CI job whose environment changes every run would pile them up)."""
     from stablebuild import atomic
 
+    folder = memo_folder(cache_dir)
     with contextlib.suppress(OSError):  # NOTE: a read-only cache only costs speed
-        path = memo_folder(cache_dir) / f"{memo.key}.json"
-        atomic.write_text(path, memo.to_json(), make_parents=True)
+        atomic.write_text(folder / f"{memo.key}.json", memo.to_json(), make_parents=True)
+        memos = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in memos[KEEP:]:
+            old.unlink()
 
 
 def forget(key: str, cache_dir: Path | None = None) -> None:

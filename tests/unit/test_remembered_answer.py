@@ -355,3 +355,19 @@ def test_a_working_folder_gone_is_the_full_commands_to_answer(
     monkeypatch.chdir(gone)
     gone.rmdir()
     assert verdict.answer(ARGV) is None
+
+
+def test_only_the_newest_memos_are_kept(
+    stack: Path, tmp_path: Path, engine_socket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(answer, "KEEP", 3)
+    env = environ(tmp_path, engine_socket)
+    keys = []
+    for i in range(5):
+        memo = make_memo([*ARGV, "-j", str(i + 1)], stack, env)
+        answer.write(memo, tmp_path)
+        os.utime(answer.memo_folder(tmp_path) / f"{memo.key}.json", ns=(i * 10**9, i * 10**9))
+        keys.append(memo.key)
+    answer.write(make_memo([*ARGV, "-j", "9"], stack, env), tmp_path)
+    left = {p.stem for p in answer.memo_folder(tmp_path).glob("*.json")}
+    assert len(left) == 3 and keys[0] not in left and keys[4] in left
