@@ -266,16 +266,31 @@ def clean_cmd(
     """Remove the containers and image tags stablebuild created (by label), nothing else."""
     from stablebuild.engine import connect
     from stablebuild.engine.cleanup import clean
-    from stablebuild.engine.engines import connect_all, manifest_engines
+    from stablebuild.engine.dockerpy import DockerPyEngine
+    from stablebuild.engine.engines import connect_available, manifest_engines
+    from stablebuild.engine.unreachable import UnreachableEngine
 
     declared = manifest_engines(Path.cwd())
-    several = connect_all(declared, engine_refs or []) if engine_refs or declared else None
-    targets = [(e.capabilities.name, e.engine) for e in several] if several else [("", connect())]
-    for name, engine in targets:
+    several = (
+        connect_available(declared, engine_refs or [], lambda w: err.print(w, markup=False))
+        if engine_refs or declared
+        else None
+    )
+    # NOTE: every engine that answers is cleaned; one that does not is named, then exit 3.
+    targets = [
+        (e.capabilities.name, e.engine) for e in several or [] if isinstance(e, DockerPyEngine)
+    ]
+    for name, engine in targets if several else [("", connect())]:
         cleaned = clean(engine, run_id, prune=prune)
         freed = f", freed {cleaned.pruned_bytes / 1024**2:.0f} MB of cached images"
         where = f" on {name}" if several else ""
         typer.echo(
             f"removed {cleaned.containers} containers and {cleaned.tags} image tags{where}"
             + (freed if prune else "")
+        )
+    missed = [e for e in several or [] if isinstance(e, UnreachableEngine)]
+    if missed:
+        raise EngineUnavailable(
+            f"not cleaned: {', '.join(e.capabilities.name for e in missed)} did not answer",
+            "run `stablebuild clean` again once it answers (`stablebuild doctor` shows them)",
         )
