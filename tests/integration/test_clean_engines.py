@@ -19,7 +19,7 @@ def test_the_engines_that_answer_are_cleaned_the_others_named(
     engine: Engine, base_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = "clean-engines-" + tmp_path.name[-8:]
-    container = engine.api.create_container(
+    engine.api.create_container(  # a leftover of run_id, as a crashed run leaves one
         base_image, command=["true"], labels={LABEL_RUN: run_id}
     )
     (tmp_path / "stablebuild.yml").write_text(
