@@ -21,8 +21,9 @@ the engine's socket, through the standard library only) and, when nothing differ
 memo through the same renderers as the full command (`verdict.py`). Anything different, unknown
 or unreadable is a miss, and the full command runs as if there were no memo.
 
-Memos are JSON files in the user's cache folder, written atomically; they hold no secret: a run
-whose report carries a secret value is not remembered.
+Memos are JSON files in the user's cache folder, written atomically and signed with a key kept
+outside it (a cache restored from another machine or job never answers); they hold no secret:
+a run whose report carries a secret value is not remembered.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 
 from stablebuild import __version__
 
-MEMO_VERSION = 2
+MEMO_VERSION = 3
 KEEP = 64  # memos kept; the least recently written go first
 # A tree larger than this is not remembered: walking it would cost more than the answer saves.
 MAX_ENTRIES = 20_000
@@ -214,14 +215,54 @@ class Memo:
             return None
 
 
+def signing_key(*, create: bool) -> bytes | None:
+    """This user's key for memos, kept outside the cache folder (`$XDG_CONFIG_HOME/stablebuild/
+    answer.key`, mode 0600): a cache restored from elsewhere (a CI cache another job wrote) was
+    signed with another key, and never answers. None when there is none (and `create` is off,
+    or it cannot be written)."""
+    folder = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    path = os.path.join(folder, "stablebuild", "answer.key")
+    try:
+        with open(path, "rb") as file:
+            key = file.read(256)
+        return key if len(key) >= 32 else None
+    except OSError:
+        if not create:
+            return None
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # NOTE: another run made it this instant: use that one
+        return signing_key(create=False)
+    except OSError:
+        return None
+    key = os.urandom(32).hex().encode()
+    with os.fdopen(fd, "wb") as file:
+        file.write(key)
+    return key
+
+
+def _signature(key: bytes, text: str) -> str:
+    import hmac
+
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
 def write(memo: Memo, cache_dir: Path | None = None) -> None:
-    """Written atomically; the oldest memos beyond KEEP are removed (one per command line,
-    folder and settings: a CI job whose environment changes every run would pile them up)."""
+    """Written atomically, signed (`signing_key`); the oldest memos beyond KEEP are removed
+    (one per command line, folder and settings: a CI job whose environment changes every run
+    would pile them up)."""
     from stablebuild import atomic
 
+    key = signing_key(create=True)
+    if key is None:
+        return
     folder = memo_folder(cache_dir)
+    text = memo.to_json()
     with contextlib.suppress(OSError):  # NOTE: a read-only cache only costs speed
-        atomic.write_text(folder / f"{memo.key}.json", memo.to_json(), make_parents=True)
+        atomic.write_text(
+            folder / f"{memo.key}.json", _signature(key, text) + "\n" + text, make_parents=True
+        )
         memos = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in memos[KEEP:]:
             old.unlink()
@@ -233,12 +274,22 @@ def forget(key: str, cache_dir: Path | None = None) -> None:
 
 
 def read(key: str, cache_dir: Path | None = None) -> Memo | None:
+    """The memo for `key`, when this user's key signed it and it is for that key."""
+    import hmac
+
+    signer = signing_key(create=False)
+    if signer is None:
+        return None
     try:
         with open(memo_folder(cache_dir) / f"{key}.json", encoding="utf-8") as file:
-            text = file.read(64 * 1024 * 1024)
-    except OSError:
+            signed = file.read(64 * 1024 * 1024)
+    except (OSError, UnicodeDecodeError):
         return None
-    return Memo.from_json(text)
+    signature, _, text = signed.partition("\n")
+    if not hmac.compare_digest(signature, _signature(signer, text)):
+        return None
+    memo = Memo.from_json(text)
+    return memo if memo is not None and memo.key == key else None
 
 
 def still_true(memo: Memo, environ: Mapping[str, str]) -> str | None:

@@ -63,6 +63,7 @@ class Program:
         self.out = tmp_path / "out"
         self.out.mkdir()
         self.env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        self.env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # the memos' signing key
         self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.argv = [sys.executable, "-m", "stablebuild", "-v", "validate", str(stack)]
         self.argv += ["--history", "off"]

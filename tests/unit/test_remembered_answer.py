@@ -129,9 +129,25 @@ def stack(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the signing key lives: a folder of the test's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path / "config"
+
+
 def environ(tmp_path: Path, socket: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "STABLEBUILD_"))}
+    env |= {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     return env | {"DOCKER_HOST": f"unix://{socket}", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+def write_signed(path: Path, text: str) -> None:
+    """A memo file as `answer.write` signs it, whatever its content."""
+    key = answer.signing_key(create=True)
+    assert key is not None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(answer._signature(key, text) + "\n" + text)
 
 
 def make_memo(
@@ -280,11 +296,29 @@ def test_the_key_is_the_command_line_the_folder_and_the_settings() -> None:
 
 def test_a_damaged_or_older_memo_is_no_answer(stack: Path, tmp_path: Path) -> None:
     folder = answer.memo_folder(tmp_path)
-    folder.mkdir(parents=True)
-    (folder / "a.json").write_text("{not json")
-    (folder / "b.json").write_text(json.dumps({"memo": 0, "key": "b"}))
-    (folder / "c.json").write_text(json.dumps({"memo": answer.MEMO_VERSION, "key": "c"}))
-    assert [answer.read(k, tmp_path) for k in "abcd"] == [None] * 4
+    write_signed(folder / "a.json", "{not json")
+    write_signed(folder / "b.json", json.dumps({"memo": 0, "key": "b"}))
+    write_signed(folder / "c.json", json.dumps({"memo": answer.MEMO_VERSION, "key": "c"}))
+    (folder / "e.json").write_bytes(b"\xff\xfe not text")
+    assert [answer.read(k, tmp_path) for k in "abcde"] == [None] * 5
+
+
+def test_a_memo_signed_elsewhere_or_for_another_key_never_answers(
+    stack: Path, tmp_path: Path, engine_socket: str, config_home: Path
+) -> None:
+    """A CI cache restored from another job, or a memo copied to another name."""
+    env = environ(tmp_path, engine_socket)
+    memo = make_memo(ARGV, stack, env)
+    answer.write(memo, tmp_path)
+    assert answer.read(memo.key, tmp_path) == memo
+    assert (config_home / "stablebuild" / "answer.key").stat().st_mode & 0o777 == 0o600
+    folder = answer.memo_folder(tmp_path)
+    (folder / "other.json").write_bytes((folder / f"{memo.key}.json").read_bytes())
+    assert answer.read("other", tmp_path) is None
+    (config_home / "stablebuild" / "answer.key").write_text("another user's key " * 4)
+    assert answer.read(memo.key, tmp_path) is None
+    (config_home / "stablebuild" / "answer.key").unlink()
+    assert answer.read(memo.key, tmp_path) is None
 
 
 def test_a_tree_too_large_is_not_remembered(
@@ -337,8 +371,7 @@ def test_a_foreign_memo_is_the_full_commands_to_answer(
     memo = make_memo(ARGV, stack, env)
     foreign = {**memo.__dict__, **damage}
     folder = answer.memo_folder(tmp_path / "cache" / "stablebuild")
-    folder.mkdir(parents=True)
-    (folder / f"{memo.key}.json").write_text(json.dumps({"memo": answer.MEMO_VERSION, **foreign}))
+    write_signed(folder / f"{memo.key}.json", json.dumps({"memo": answer.MEMO_VERSION, **foreign}))
     monkeypatch.chdir(stack)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
