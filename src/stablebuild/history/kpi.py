@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from stablebuild.history.interface import (
     AuditTotals,
@@ -26,6 +26,7 @@ from stablebuild.history.interface import (
 )
 
 SPARKS = "▁▂▃▄▅▆▇█"
+MEGABYTE = 1e6
 TOP_FAILING = 3
 
 
@@ -130,40 +131,66 @@ def _top(counts: Iterable[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts, key=lambda item: (-item[1], item[0]))[:TOP_FAILING])
 
 
+def _megabytes(sizes: tuple[int | None, ...]) -> tuple[float | None, ...]:
+    """Bytes to MB, None where none (or 0) was measured."""
+    if None not in sizes and 0 not in sizes:
+        return tuple(map(MEGABYTE.__rtruediv__, cast("tuple[int, ...]", sizes)))  # s / 1e6, in C
+    return tuple(None if not s else s / MEGABYTE for s in sizes)
+
+
 def column_kpi(columns: ImageColumns, channels: tuple[ChannelState, ...] = ()) -> ImageKpi:
     """The KPIs of one image from its columns (entry i: run i, oldest first)."""
     statuses = columns.build_status
-    present = [i for i, status in enumerate(statuses) if status is not None and status != "skipped"]
     seconds = columns.build_seconds
-    build_times = tuple(
-        secs if status == "built" else None for status, secs in zip(statuses, seconds, strict=True)
-    )
-    sizes_bytes = columns.size_bytes
-    times = [t for i in present if (t := build_times[i]) is not None]
-    sizes = [s for i in present if (s := sizes_bytes[i])]
-    healthy = [h for i in present if (h := columns.healthy_seconds[i]) is not None]
-    health = [columns.health_passed[i] for i in present]
-    ok = columns.ok
+    healthy_seconds = columns.healthy_seconds
+    # NOTE: a window of thousands of runs is counted by C loops (count, filter) wherever that
+    # gives the same numbers; only an image missing from some runs, or interrupted in some,
+    # is walked run by run.
+    built = statuses.count("built")
+    if built == len(statuses):
+        build_times = seconds
+    else:
+        build_times = tuple(
+            secs if status == "built" else None
+            for status, secs in zip(statuses, seconds, strict=True)
+        )
+    if None not in statuses and "skipped" not in statuses:  # the image in every run
+        runs = len(statuses)
+        sizes = list(filter(None, columns.size_bytes))
+        healthy = [h for h in healthy_seconds if h is not None]
+        health = columns.health_passed
+        passed = len(list(filter(None, columns.ok)))
+        healthy_times = healthy_seconds
+    else:
+        present = [i for i, s in enumerate(statuses) if s is not None and s != "skipped"]
+        runs = len(present)
+        sizes = [s for i in present if (s := columns.size_bytes[i])]
+        healthy = [h for i in present if (h := healthy_seconds[i]) is not None]
+        health = tuple(columns.health_passed[i] for i in present)
+        passed = sum(1 for i in present if columns.ok[i])
+        healthy_times = tuple(
+            None if status is None else h
+            for status, h in zip(statuses, healthy_seconds, strict=True)
+        )
+    # A time is only kept for a build that ran, and a build that ran was attempted.
+    times = [t for t in build_times if t is not None]
     return ImageKpi(
         image=columns.name,
-        runs=len(present),
-        builds_ok=sum(1 for i in present if statuses[i] in ("built", "cached")),
-        passed=sum(1 for i in present if ok[i]),
+        runs=runs,
+        builds_ok=built + statuses.count("cached"),
+        passed=passed,
         build_median=median(times),
         build_p90=percentile(times, 90),
         size_now=sizes[-1] if sizes else None,
         size_first=sizes[0] if sizes else None,
         size_min=min(sizes) if sizes else None,
         healthy_median=median(healthy),
-        health_checked=sum(1 for h in health if h is not None),
-        health_passed=sum(1 for h in health if h),
+        health_checked=len(health) - health.count(None),
+        health_passed=len(list(filter(None, health))),
         failing=_top(columns.failing),
-        sizes=tuple(None if not s else s / 1e6 for s in sizes_bytes),
+        sizes=_megabytes(columns.size_bytes),
         build_times=build_times,
-        healthy_times=tuple(
-            None if status is None else h
-            for status, h in zip(statuses, columns.healthy_seconds, strict=True)
-        ),
+        healthy_times=healthy_times,
         channels=channels,
     )
 
@@ -256,12 +283,14 @@ def sparkline(values: Sequence[float | None], width: int = 24) -> str:
     if len(values) > width:
         buckets: list[float | None] = []
         for i in range(width):
-            chunk = [
-                v
-                for v in values[i * len(values) // width : (i + 1) * len(values) // width]
-                if v is not None
-            ]
-            buckets.append(sum(chunk) / len(chunk) if chunk else None)
+            chunk = values[i * len(values) // width : (i + 1) * len(values) // width]
+            # NOTE: walked in Python only when a gap is in it: a bucket holds thousands.
+            known = (
+                cast("Sequence[float]", chunk)
+                if None not in chunk
+                else [v for v in chunk if v is not None]
+            )
+            buckets.append(sum(known) / len(known) if known else None)
         values = buckets
     known = [v for v in values if v is not None]
     if not known:

@@ -132,11 +132,33 @@ _V4 = (
     "CREATE INDEX runs_by_branch ON runs (stack, kind, git_branch, started_at)",
 )
 
+# The window `history` reads: runs_window holds the runs' whole order (started_at, then the
+# recording time, then id), so that the newest N come off the index without sorting thousands;
+# it starts as runs_by_stack does, which it replaces.
+_V5 = (
+    "CREATE INDEX runs_window ON runs "
+    "(stack, kind, started_at, COALESCE(recorded_at, started_at), id)",
+    "DROP INDEX runs_by_stack",
+)
+# NOTE: SQLite only: it reads a window's image rows by one index search per run, and this
+# index answers them without the table (a third less time for 10,000 runs); PostgreSQL
+# hash-joins the table and would only pay for the index on every write.
+_V5_SQLITE = (
+    "CREATE INDEX images_window ON images (run_id, name, build_status, ok, health_passed, "
+    "build_seconds, size_bytes, healthy_seconds)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _both("runs, images, failed checks and audit finding counts", 1, _V1),
     _both("runs.recorded_at: orders runs that started in the same second", 2, _V2),
     _both("releases: promotions and rollbacks of release channels", 3, _V3),
     _both("runs.engines, images.engine; the index runs_by_branch", 4, _V4),
+    Migration(
+        5,
+        "the index runs_window (replaces runs_by_stack); SQLite: the index images_window",
+        (*_V5, *_V5_SQLITE),
+        _V5,
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 from stablebuild.history.interface import (
@@ -63,10 +64,11 @@ _CODE = (
     + f" ELSE {9 * len(_STATUSES)} END"
     " + 3 * CAST(ok AS INTEGER) + COALESCE(CAST(health_passed AS INTEGER) + 1, 0))"
 )
-_DECODE = [
-    ((*_STATUSES, "failed")[code // 9], bool(code % 9 // 3), (None, False, True)[code % 3])
-    for code in range(9 * (len(_STATUSES) + 1))
-]
+_CODES = range(9 * (len(_STATUSES) + 1))
+# Each code's status, ok flag and health, looked up a whole column at a time (map, in C).
+_STATUS_OF = tuple((*_STATUSES, "failed")[code // 9] for code in _CODES)
+_OK_OF = tuple(bool(code % 9 // 3) for code in _CODES)
+_HEALTH_OF = tuple((None, False, True)[code % 3] for code in _CODES)
 # SQLite before 3.32 takes at most 999 parameters in one statement.
 MAX_PARAMETERS = 999
 
@@ -112,10 +114,35 @@ def _engines(text: str | None) -> tuple[EngineRecord, ...]:
 
 # Runs recorded before migration 2 have no recorded_at: they sort by their start alone.
 _RECORDED = "COALESCE(recorded_at, started_at)"
+# NOTE: word for word the index runs_window (migration 5), so that the newest N runs come off
+# it in order instead of being sorted.
+_NEWEST_FIRST = f"started_at DESC, {_RECORDED} DESC, id DESC"
 
 
 def _flag(value: Any) -> bool | None:
     return None if value is None else bool(value)
+
+
+class _Columns:
+    """Turns one image's values into columns over the window (entry i: run i, oldest first;
+    None where the run did not have the image), given each value's run rank (1: the newest)
+    in ascending order."""
+
+    def __init__(self, count: int, newest: Sequence[int]) -> None:
+        self.count = count
+        self.newest = newest
+        # NOTE: the usual case, an image in every run, is a reversal done in C; an image
+        # missing from some runs is placed value by value.
+        self.every_run = len(newest) == count
+
+    def __call__(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        if self.every_run:
+            return tuple(reversed(values))
+        column: list[Any] = [None] * self.count
+        last = self.count
+        for rank, value in zip(self.newest, values, strict=True):
+            column[last - rank] = value
+        return tuple(column)
 
 
 class SqlStore(HistoryStore):
@@ -305,8 +332,9 @@ class SqlStore(HistoryStore):
 
     # --- reading --------------------------------------------------------------------------
 
-    def _selection(self, query: RunQuery) -> tuple[str, list[Any]]:
-        """`SELECT id FROM runs ...` for the query's runs, newest first, and its parameters."""
+    def _selection(self, query: RunQuery, columns: str = "id") -> tuple[str, list[Any]]:
+        """`SELECT id FROM runs ...` (or other `columns`) for the query's runs, newest first,
+        and its parameters."""
         m = self.mark
         where = [f"stack = {m}", f"kind = {m}"]
         params: list[Any] = [query.stack, query.kind.value]
@@ -322,10 +350,7 @@ class SqlStore(HistoryStore):
         if query.commit is not None:
             where.append(f"git_commit LIKE {m}")
             params.append(query.commit.replace("%", "").replace("_", "") + "%")
-        sql = (
-            f"SELECT id FROM runs WHERE {' AND '.join(where)} "
-            f"ORDER BY started_at DESC, {_RECORDED} DESC, id DESC"
-        )
+        sql = f"SELECT {columns} FROM runs WHERE {' AND '.join(where)} ORDER BY {_NEWEST_FIRST}"
         if query.last is not None:
             sql += f" LIMIT {int(query.last)}"
         return sql, params
@@ -411,67 +436,71 @@ class SqlStore(HistoryStore):
         return at.get(ids[0]), at.get(ids[-1])
 
     def window(self, query: RunQuery) -> RunWindow:
-        """Three narrow queries whatever the window: the runs' ids in order, one small row per
-        image and run (the status, ok and health flags folded into one number by the
-        database), and the failed checks counted per image by the database."""
+        """Three narrow queries whatever the window, each over the window's runs as the index
+        runs_window hands them out (no sort): how many and when the first and last started;
+        one small row per image and run (its place in the window, its status and flags folded
+        into one number by the database, its three measures); the failed checks counted per
+        image by the database. No run id crosses into Python."""
         query = replace(query, kind=RunKind.VALIDATE)
-        selection, params = self._selection(query)
+        selection, params = self._selection(query, "id, started_at")
+        numbered, _ = self._selection(
+            query, f"id, ROW_NUMBER() OVER (ORDER BY {_NEWEST_FIRST}) AS newest"
+        )
         with self._read() as cursor:
-            cursor.execute(selection, tuple(params))
-            ids = [row[0] for row in cursor.fetchall()]
-            if not ids:
-                return RunWindow()
-            ids.reverse()  # oldest first
-            first_at, last_at = self._ends(cursor, ids)
             cursor.execute(
-                f"SELECT run_id, name, {_CODE}, "
-                "CASE WHEN build_status = 'built' THEN build_seconds END, size_bytes, "
-                f"healthy_seconds FROM images WHERE run_id IN ({selection})",
+                f"WITH chosen AS ({selection}) "
+                "SELECT COUNT(*), MIN(started_at), MAX(started_at) FROM chosen",
+                tuple(params),
+            )
+            count, first_at, last_at = cursor.fetchone()
+            if not count:
+                return RunWindow()
+            cursor.execute(
+                f"WITH chosen AS ({numbered}) "
+                f"SELECT i.name, chosen.newest, {_CODE}, "
+                "CASE WHEN i.build_status = 'built' THEN i.build_seconds END, i.size_bytes, "
+                "i.healthy_seconds FROM chosen JOIN images i ON i.run_id = chosen.id",
                 tuple(params),
             )
             rows = cursor.fetchall()
             cursor.execute(
-                "SELECT image, check_id, COUNT(*) FROM failed_checks "
-                f"WHERE run_id IN ({selection}) GROUP BY image, check_id",
+                f"WITH chosen AS ({selection}) SELECT f.image, f.check_id, COUNT(*) "
+                "FROM chosen JOIN failed_checks f ON f.run_id = chosen.id "
+                "GROUP BY f.image, f.check_id",
                 tuple(params),
             )
             failing: dict[str, list[tuple[str, int]]] = {}
-            for image, check_id, count in cursor.fetchall():
-                failing.setdefault(image, []).append((check_id, int(count)))
-        position = {run_id: n for n, run_id in enumerate(ids)}
+            for image, check_id, n in cursor.fetchall():
+                failing.setdefault(image, []).append((check_id, int(n)))
         by_name: dict[str, list[Any]] = {}
         for row in rows:
-            by_name.setdefault(row[1], []).append(row)
-        count = len(ids)
-
-        in_order = list(range(count))
-
-        def spread(at: list[int], values: Sequence[Any]) -> tuple[Any, ...]:
-            if at == in_order:  # the image in every run, read in the window's order
-                return tuple(values)
-            column: list[Any] = [None] * count
-            for n, value in zip(at, values, strict=True):
-                column[n] = value
-            return tuple(column)
-
+            group = by_name.get(row[0])
+            if group is None:
+                group = by_name[row[0]] = []
+            group.append(row)
         images = []
+        by_rank = itemgetter(1)
         for name in sorted(by_name):
-            run_ids, _, codes, built_seconds, sizes, healthy = zip(*by_name[name], strict=True)
-            at = [position[run_id] for run_id in run_ids]
-            statuses, oks, health = zip(*[_DECODE[code] for code in codes], strict=True)
+            # NOTE: in whatever order the database joined them (SQLite: newest first, which
+            # this sort only checks; PostgreSQL: its hash join's).
+            group = sorted(by_name[name], key=by_rank)
+            _, newest, codes, built_seconds, sizes, healthy = zip(*group, strict=True)
+            columns = _Columns(count, newest)
             images.append(
                 ImageColumns(
                     name,
-                    spread(at, statuses),
-                    spread(at, built_seconds),
-                    spread(at, sizes),
-                    spread(at, healthy),
-                    spread(at, health),
-                    spread(at, oks),
+                    columns(tuple(map(_STATUS_OF.__getitem__, codes))),
+                    columns(built_seconds),
+                    columns(sizes),
+                    columns(healthy),
+                    columns(tuple(map(_HEALTH_OF.__getitem__, codes))),
+                    columns(tuple(map(_OK_OF.__getitem__, codes))),
                     tuple(failing.get(name, ())),
                 )
             )
-        return RunWindow(count, first_at, last_at, tuple(images))
+        return RunWindow(
+            int(count), self._time_out(first_at), self._time_out(last_at), tuple(images)
+        )
 
     def audit_totals(self, query: RunQuery) -> AuditTotals:
         """The audits' count, the newest one's findings by severity and each rule's total,

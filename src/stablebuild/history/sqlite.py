@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,21 +63,32 @@ class SqliteStore(SqlStore):
                     "run `stablebuild validate` first, or name the store with --history",
                 )
             self._make_folder(path.parent)
-        try:
-            # NOTE: isolation_level=None: transactions are begun by hand, so that a write can
-            # take the lock up front (BEGIN IMMEDIATE) rather than fail half-way on upgrade.
-            self.connection = sqlite3.connect(
-                path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            self.connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            self.connection.execute("PRAGMA journal_mode = WAL")
-            self.connection.execute("PRAGMA synchronous = NORMAL")
-            self.connection.execute("PRAGMA foreign_keys = ON")
-            self.migrate()
-        except sqlite3.Error as exc:
-            with contextlib.suppress(AttributeError, sqlite3.Error):
-                self.connection.close()
-            raise self._unavailable(exc) from None
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._open(path)
+                self.migrate()
+                return
+            except sqlite3.Error as exc:
+                with contextlib.suppress(AttributeError, sqlite3.Error):
+                    self.connection.close()
+                # NOTE: a store several runs open for the first time at once: switching it to
+                # WAL, or reading it while another makes its WAL index, can be refused without
+                # SQLite's busy wait. Those few moments are waited out like any busy store.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise self._unavailable(exc) from None
+            time.sleep(0.05)
+
+    def _open(self, path: Path) -> None:
+        # NOTE: isolation_level=None: transactions are begun by hand, so that a write can
+        # take the lock up front (BEGIN IMMEDIATE) rather than fail half-way on upgrade.
+        self.connection = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        self.connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.execute("PRAGMA foreign_keys = ON")
 
     def _make_folder(self, folder: Path) -> None:
         """The folder, with its `.gitignore` when it is the default `.stablebuild`."""
