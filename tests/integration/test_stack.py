@@ -138,6 +138,12 @@ def host_port_taken(port: int) -> Iterator[bool]:
         sock.close()
 
 
+def fresh(folder: Path, **kw: Any) -> ValidateOptions:
+    """A cache of the test's own: an earlier test's passing verdict for the same stack would
+    otherwise be reused, and this test's stack phase would not run at all."""
+    return ValidateOptions(jobs=2, cache_dir=folder / "cache", **kw)
+
+
 def checks(report: Report) -> dict[str, Any]:
     assert report.stack_phase is not None
     return {c.id: c for c in report.stack_phase.checks}
@@ -150,7 +156,9 @@ def passing(
     manifest = stack_root(tmp_path_factory.mktemp("stack-pass"), python_image, PASSING)
     started = time.monotonic()
     with host_port_taken(8000):
-        report = validate(engine, load_manifest(manifest), ValidateOptions(jobs=2))
+        report = validate(
+            engine, load_manifest(manifest), fresh(tmp_path_factory.mktemp("stack-pass-cache"))
+        )
     return report, time.monotonic() - started
 
 
@@ -196,7 +204,7 @@ def test_a_smoke_step_that_times_out_fails_shows_logs_and_leaves_nothing(
     engine: Engine, python_image: str, compose: str, tmp_path: Path
 ) -> None:
     manifest = stack_root(tmp_path, python_image, TIMING_OUT)
-    report = validate(engine, load_manifest(manifest), ValidateOptions(jobs=2))
+    report = validate(engine, load_manifest(manifest), fresh(tmp_path))
     found = checks(report)
     smoke = found["stack.smoke.1"]
     assert smoke.status is CheckStatus.FAILED
@@ -223,7 +231,7 @@ def test_an_interrupt_tears_the_stack_down(
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        validate(engine, load_manifest(manifest), ValidateOptions(jobs=2), interrupt, holder.append)
+        validate(engine, load_manifest(manifest), fresh(tmp_path), interrupt, holder.append)
     report = holder[0].report
     assert not report.complete
     found = checks(report)
@@ -246,7 +254,7 @@ def test_a_service_that_never_gets_healthy_fails_its_wait(
             "    healthcheck: {test: [CMD, python3, -c, 'raise SystemExit(1)']}\n",
         )
     )
-    report = validate(engine, load_manifest(manifest), ValidateOptions(jobs=2))
+    report = validate(engine, load_manifest(manifest), fresh(tmp_path))
     found = checks(report)
     assert found["stack.up"].status is CheckStatus.FAILED  # compose waited on store for web
     assert "--- store: last 20 log lines ---" in found["stack.up"].message
@@ -258,12 +266,12 @@ def test_a_service_that_never_gets_healthy_fails_its_wait(
 
 
 def test_reference_stack_phase_transcodes_a_clip(
-    engine: Engine, base_image: str, compose: str
+    engine: Engine, base_image: str, compose: str, tmp_path: Path
 ) -> None:
     """`validate --profile airgap` of the reference stack, as `make demo` runs it (its two
     stack images only): the transcode goes through API, Redis, the worker and PostgreSQL."""
     manifest = load_manifest(EXAMPLE / "stablebuild.yml", "airgap")
-    options = ValidateOptions(jobs=2, images=("api", "worker-cpu"))
+    options = fresh(tmp_path, images=("api", "worker-cpu"))
     started = time.monotonic()
     report = validate(engine, manifest, options)
     seconds = time.monotonic() - started
