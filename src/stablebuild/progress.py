@@ -37,7 +37,7 @@ class ProgressLines:
             )
         elif event.kind == "build-done":
             self.console.print(f"{event.image}: build {event.message} ({elapsed:.1f} s)")
-        elif event.kind in _PHASES or event.kind in ("checks-done", "stack"):
+        elif event.kind in _PHASES or event.kind in ("checks-done", "stack", "base", "retry"):
             text = _PHASES.get(event.kind, event.message)
             self.console.print(f"{event.image}: {text}", markup=False)
         elif self.every:

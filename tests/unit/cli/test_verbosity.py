@@ -167,3 +167,16 @@ def test_completion_is_offered_and_completes_commands_and_options() -> None:
     assert complete("stablebuild va") == ["validate"]
     assert "--explain" in complete("stablebuild audit --exp")
     assert {"--quiet", "--verbose"} <= set(complete("stablebuild clean --"))
+
+
+def test_a_base_copy_and_an_engine_retry_show_without_verbose() -> None:
+    """Tens of seconds copying a base, or an image moved to another engine, must show in a CI
+    log without -v."""
+    console = Console(record=True, width=200)
+    plain = ProgressLines(console)
+    plain(Event("api", "base", "copying stablebuild/airgap:bookworm from local to gpu"))
+    plain(Event("api", "retry", "engine gpu lost: on local"))
+    assert console.export_text().splitlines() == [
+        "api: copying stablebuild/airgap:bookworm from local to gpu",
+        "api: engine gpu lost: on local",
+    ]
