@@ -43,6 +43,27 @@ def test_the_bases_of_every_stage_up_to_the_target(tmp_path: Path) -> None:
     assert needed_bases(tmp_path / "missing.Dockerfile", {}, None) == []
 
 
+def test_an_image_copied_from_is_needed_too(tmp_path: Path) -> None:
+    """`COPY --from=IMAGE` reads an image the engine must have, like a FROM; a stage name or
+    index there is not one."""
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM python:3.12-slim AS build\n"
+        "FROM python:3.12-slim\n"
+        "ARG TOOLS=stablebuild/tools:1\n"
+        "COPY --from=build /a /a\n"
+        "COPY --from=0 /b /b\n"
+        "COPY --from=${TOOLS} /usr/bin/tool /usr/bin/tool\n"
+        "COPY --from=stablebuild/ffmpeg:6 --chown=1000 /usr/bin/ffmpeg /usr/bin/\n"
+    )
+    assert needed_bases(dockerfile, {}, None) == [
+        "python:3.12-slim",
+        "stablebuild/tools:1",
+        "stablebuild/ffmpeg:6",
+    ]
+    assert needed_bases(dockerfile, {"TOOLS": "local/tools:2"}, None)[1] == "local/tools:2"
+
+
 def test_a_base_only_one_engine_has_is_copied_once_to_the_engine_that_needs_it(
     stack: Path, tmp_path: Path
 ) -> None:
