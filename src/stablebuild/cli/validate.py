@@ -272,7 +272,12 @@ def clean_cmd(
 
     declared = manifest_engines(Path.cwd())
     several = (
-        connect_available(declared, engine_refs or [], lambda w: err.print(w, markup=False))
+        connect_available(
+            declared,
+            engine_refs or [],
+            lambda w: err.print(w, markup=False),
+            meanwhile="the others are cleaned",
+        )
         if engine_refs or declared
         else None
     )

@@ -123,6 +123,7 @@ def connect_available(
     cli: Sequence[str],
     warn: Callable[[str], None],
     timeout: int = 120,
+    meanwhile: str = "its images go to the others",
 ) -> list[EngineInterface]:
     """Every engine of the run: those that answer first, then one `UnreachableEngine` for each
     that did not (skipped, with a warning naming the endpoint really used; the report lists it).
@@ -145,7 +146,7 @@ def connect_available(
         raise EngineUnavailable(f"no engine of this run answers: {where}", START_HINT)
     for engine in skipped:
         name, why = engine.capabilities.name, engine.error.message
-        warn(f"warning: engine {name} skipped: {why}; its images go to the others")
+        warn(f"warning: engine {name} skipped: {why}; {meanwhile}")
     engines: list[EngineInterface] = [*answered, *skipped]
     names = [e.capabilities.name for e in engines]
     twice = sorted({n for n in names if names.count(n) > 1})
