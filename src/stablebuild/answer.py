@@ -65,7 +65,7 @@ _INFO_FIELDS = (
 
 
 def memo_folder(cache_dir: Path | None = None) -> Path:
-    from stablebuild.config.options import default_cache_dir
+    from stablebuild.paths import default_cache_dir
 
     return (cache_dir or default_cache_dir()) / "validate" / "answers"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 NAME_MAX = 255  # bytes in one path component
@@ -45,3 +46,12 @@ def shown(path: Path | str) -> str:
     text = str(path)
     short = text if len(text) <= 120 else text[:60] + "..." + text[-40:]
     return repr(short) if _CONTROL.search(short) else short
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where stablebuild keeps its caches: `$XDG_CACHE_HOME/stablebuild`, else
+    `~/.cache/stablebuild`. Here, not in the configuration layer: a remembered answer finds its
+    memo without loading that layer."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stablebuild"

@@ -364,14 +364,17 @@ class Replay:
 def _replay(memo: Memo, report: Report, replay: Replay) -> int:
     from stablebuild import console
     from stablebuild.buildargs import NO_SECRETS
-    from stablebuild.outputs import parse_targets
     from stablebuild.progress import observer_for_run
     from stablebuild.runid import new_run_id, now
 
     console.reset()
     if replay.verbosity is not None:
         console.choose(replay.verbosity)
-    outputs = parse_targets(replay.outputs, ReportFormat) if replay.outputs else []
+    outputs = []
+    if replay.outputs:  # NOTE: only then: the file-writing machinery is not free to load
+        from stablebuild.outputs import parse_targets
+
+        outputs = parse_targets(replay.outputs, ReportFormat)
     history = replay.history
     session = open_history(
         setting=history["setting"],

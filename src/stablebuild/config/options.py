@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from stablebuild.paths import default_cache_dir as default_cache_dir
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 FAIL_ON = ("error", "warning", "never")
@@ -88,12 +89,6 @@ class Flags:
     hadolint: bool | None = None
     platforms: tuple[str, ...] = ()
     python_versions: tuple[str, ...] = ()
-
-
-def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "stablebuild"
 
 
 @dataclass(frozen=True)
