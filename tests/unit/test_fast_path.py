@@ -146,21 +146,3 @@ def test_well_formed_values_are_coerced_to_their_types(tmp_path: Path) -> None:
     assert QuickParam(annotation=Path, parameter_info=info)._coerce_value(
         str(tmp_path), None, None
     ) == Path(tmp_path)
-
-
-@pytest.mark.parametrize(
-    "ref",
-    [
-        "stablebuild/airgap:bookworm",
-        "sha256:" + "ab" * 32,
-        "registry.example:5000/team/app:1.2@sha256:" + "c" * 64,
-        "naïve/ünïcode",
-        "a b#?%/",
-    ],
-)
-def test_an_image_reference_is_one_path_segment_as_urllib_makes_it(ref: str) -> None:
-    import urllib.parse
-
-    from stablebuild.engine.unixapi import _quoted
-
-    assert _quoted(ref) == urllib.parse.quote(ref, safe=":@")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,16 +55,6 @@ def _current_context(env: Mapping[str, str]) -> str | None:
         return None
     context = config.get("currentContext") if isinstance(config, dict) else None
     return str(context) if context else None
-
-
-def _quoted(ref: str) -> str:
-    """`ref` as one URL path segment (`urllib.parse.quote(ref, safe=":@")`, without loading
-    `urllib.parse`, which loads `ipaddress`)."""
-    keep = b"-._~:@"
-    return "".join(
-        chr(c) if (chr(c).isascii() and chr(c).isalnum()) or c in keep else f"%{c:02X}"
-        for c in ref.encode("utf-8", "surrogateescape")
-    )
 
 
 def _response(data: bytes, where: str) -> tuple[int, bytes]:
@@ -147,7 +138,7 @@ class EngineSocket:
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
         """`docker image inspect REF`: None when the engine has no such image."""
-        status, body = self._get(f"/images/{_quoted(ref)}/json")
+        status, body = self._get(f"/images/{urllib.parse.quote(ref, safe=':@')}/json")
         if status == 404:
             return None
         if status != 200:
