@@ -12,7 +12,6 @@ import getpass
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from stablebuild.engine.interface import EngineInterface
 from stablebuild.errors import StablebuildError, UsageError
@@ -28,6 +27,7 @@ from stablebuild.history.releases import (
 from stablebuild.manifest.model import Manifest
 from stablebuild.manifest.release import reference_problem, render, split_reference
 from stablebuild.release_push import PushFailed, push_channel
+from stablebuild.runid import new_run_id, now
 
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 PREVIOUS = "previous"
@@ -108,10 +108,6 @@ def apply_tags(engine: EngineInterface, plan: TagPlan) -> None:
         engine.tag(image_id, repository, tag)
 
 
-def actor_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 @dataclass(frozen=True)
 class Actor:
     """Who moves the channel, and where the sources stand."""
@@ -128,7 +124,7 @@ class Actor:
             who = getpass.getuser()
         except (KeyError, OSError):
             who = "unknown"
-        return Actor(who, git_info(manifest.root), actor_now())
+        return Actor(who, git_info(manifest.root), now())
 
 
 def _check_references(manifest: Manifest, channel: str) -> None:
@@ -237,7 +233,6 @@ def verify_images(
     (validate's own checks), then the stack phase when the manifest has one."""
     from stablebuild.facts import FactGatherer, Judging
     from stablebuild.report.model import BuildOutcome, BuildStatus, CheckStatus, Report
-    from stablebuild.runid import new_run_id
     from stablebuild.validate import manifest_pins
 
     run_id = new_run_id()
@@ -249,7 +244,7 @@ def verify_images(
         probe_timeout=300.0,
     )
     gatherer = FactGatherer(engine, run_id, judging, observer)
-    report = Report(stack=manifest.name, run_id=run_id, started_at=actor_now())
+    report = Report(stack=manifest.name, run_id=run_id, started_at=now())
     bad = (CheckStatus.FAILED, CheckStatus.ERROR)
     failures: list[str] = []
     try:

@@ -7,12 +7,9 @@ in a URL is masked. Facts, environments and build args themselves are never reco
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from typing import Any
 
 from stablebuild import __version__
@@ -27,6 +24,7 @@ from stablebuild.history.interface import (
     RunRecord,
 )
 from stablebuild.report.model import BuildStatus, CheckStatus, ImageReport, Report
+from stablebuild.runid import new_run_id, now
 
 MESSAGE_CHARS = 300
 LOG_LINES = 40
@@ -35,16 +33,6 @@ LOG_LINE_CHARS = 300
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):[^/\s@]+@")
 NO_GIT = GitInfo()
 _PYTHON_RUNS = re.compile(r"Python (\d+\.\d+(?:\.\d+)?\S*)")
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def new_run_id() -> str:
-    """The same shape as a validate's run id (time-ordered, unique)."""
-    prefix = os.environ.get("STABLEBUILD_RUN_PREFIX", "")
-    return prefix + datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(3)
 
 
 def clean(text: str, redactor: Redactor, limit: int = MESSAGE_CHARS) -> str:
