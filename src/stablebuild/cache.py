@@ -11,55 +11,19 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from stablebuild import atomic
 from stablebuild.audit.options import default_cache_dir
-from stablebuild.report.model import CheckResult, CheckStatus, StackReport
+from stablebuild.report.codec import stack_from_data, stack_to_data
+from stablebuild.report.model import CheckStatus, StackReport
 
 
 def digest(*parts: Any) -> str:
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def check_to_json(check: CheckResult) -> dict[str, Any]:
-    data = asdict(check)
-    data["status"] = check.status.value
-    return data
-
-
-def check_from_json(data: dict[str, Any]) -> CheckResult:
-    return CheckResult(
-        id=data["id"],
-        family=data["family"],
-        status=CheckStatus(data["status"]),
-        message=data["message"],
-        value=data.get("value"),
-        expected=data.get("expected"),
-    )
-
-
-def stack_to_json(stack: StackReport) -> dict[str, Any]:
-    return {
-        "project": stack.project,
-        "compose": stack.compose,
-        "seconds": stack.seconds,
-        "checks": [check_to_json(c) for c in stack.checks],
-    }
-
-
-def stack_from_json(data: dict[str, Any]) -> StackReport:
-    """The remembered verdict, marked as such."""
-    return StackReport(
-        project=data.get("project"),
-        compose=data.get("compose"),
-        seconds=float(data.get("seconds", 0.0)),
-        checks=[check_from_json(c) for c in data["checks"]],
-        from_cache=True,
-    )
 
 
 class ValidationCache:
@@ -95,12 +59,13 @@ class ValidationCache:
     def stack(self, inputs: str) -> StackReport | None:
         entry = self._read(self.root / "stacks" / f"{inputs}.json")
         try:
-            return stack_from_json(entry) if entry is not None else None
+            # NOTE: the remembered verdict, marked as such
+            return replace(stack_from_data(entry), from_cache=True) if entry is not None else None
         except (KeyError, TypeError, ValueError):  # NOTE: an entry of another shape is a miss
             return None
 
     def put_stack(self, inputs: str, stack: StackReport) -> None:
-        self._write(self.root / "stacks" / f"{inputs}.json", stack_to_json(stack))
+        self._write(self.root / "stacks" / f"{inputs}.json", stack_to_data(stack))
 
     def _passed_path(self, stack: str, image: str) -> Path:
         return self.root / "passed" / digest(stack) / f"{digest(image)}.json"

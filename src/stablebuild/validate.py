@@ -19,8 +19,6 @@ from stablebuild.buildargs import masked
 from stablebuild.cache import (
     ValidationCache,
     changed_since_pass,
-    check_from_json,
-    check_to_json,
     digest,
     reusable_build,
     should_record_build,
@@ -38,6 +36,7 @@ from stablebuild.events import Event, Observer, ignore
 from stablebuild.facts import FactGatherer, Judging
 from stablebuild.manifest.model import ImageSpec, Manifest
 from stablebuild.probe import PROBE_VERSION
+from stablebuild.report.codec import check_from_data, check_to_data
 from stablebuild.report.model import BuildOutcome, BuildStatus, ImageReport, Report
 from stablebuild.runid import new_run_id, now
 from stablebuild.schedule import Scheduler, build_chains, capable, place
@@ -287,7 +286,7 @@ class Validation:
         cached = self.cache.results(key) if self.cache else None
         if cached is not None:
             outcome.size_bytes, outcome.layers = cached.get("size_bytes"), cached.get("layers")
-            checks = [check_from_json(c) for c in cached.get("checks", [])]
+            checks = [check_from_data(c) for c in cached.get("checks", [])]
             self.observer(Event(spec.name, "checks-done", f"{len(checks)} checks (cached)"))
             report = ImageReport(spec.name, outcome, checks, cached.get("facts"), from_cache=True)
         else:
@@ -298,7 +297,7 @@ class Validation:
                     {
                         "size_bytes": outcome.size_bytes,
                         "layers": outcome.layers,
-                        "checks": [check_to_json(c) for c in report.checks],
+                        "checks": [check_to_data(c) for c in report.checks],
                         "facts": report.facts,
                     },
                 )

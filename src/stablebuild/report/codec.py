@@ -1,4 +1,5 @@
-"""A Report as plain JSON data and back, losing nothing: for what is kept between runs.
+"""A Report (and its checks and stack phase) as plain JSON data and back, losing nothing: for
+what is kept between runs (the result cache, remembered verdicts and answers).
 
 Not a report format (those are for people and CI, and drop what they do not show): this is
 the whole model, so a report read back renders byte for byte as the one written.
@@ -26,9 +27,9 @@ def to_data(report: Report) -> dict[str, Any]:
     data = asdict(report)
     for image, raw in zip(report.images, data["images"], strict=True):
         raw["build"]["status"] = image.build.status.value
-        _statuses(raw["checks"], image.checks)
+        raw["checks"] = [check_to_data(c) for c in image.checks]
     if report.stack_phase is not None:
-        _statuses(data["stack_phase"]["checks"], report.stack_phase.checks)
+        data["stack_phase"] = stack_to_data(report.stack_phase)
     return data
 
 
@@ -45,24 +46,17 @@ def from_data(data: dict[str, Any]) -> Report:
         images=[_image(raw) for raw in data["images"]],
         engine=dict(data.get("engine") or {}),
         manifest=data.get("manifest"),
-        stack_phase=None
-        if stack is None
-        else StackReport(
-            project=stack.get("project"),
-            compose=stack.get("compose"),
-            seconds=float(stack.get("seconds", 0.0)),
-            checks=[_check(c) for c in stack["checks"]],
-            from_cache=bool(stack.get("from_cache", False)),
-        ),
+        stack_phase=None if stack is None else stack_from_data(stack),
     )
 
 
-def _statuses(raw: list[dict[str, Any]], checks: list[CheckResult]) -> None:
-    for entry, check in zip(raw, checks, strict=True):
-        entry["status"] = check.status.value
+def check_to_data(check: CheckResult) -> dict[str, Any]:
+    data = asdict(check)
+    data["status"] = check.status.value
+    return data
 
 
-def _check(raw: dict[str, Any]) -> CheckResult:
+def check_from_data(raw: dict[str, Any]) -> CheckResult:
     return CheckResult(
         id=raw["id"],
         family=raw["family"],
@@ -70,6 +64,26 @@ def _check(raw: dict[str, Any]) -> CheckResult:
         message=raw["message"],
         value=raw.get("value"),
         expected=raw.get("expected"),
+    )
+
+
+def stack_to_data(stack: StackReport) -> dict[str, Any]:
+    return {
+        "project": stack.project,
+        "compose": stack.compose,
+        "seconds": stack.seconds,
+        "checks": [check_to_data(c) for c in stack.checks],
+        "from_cache": stack.from_cache,
+    }
+
+
+def stack_from_data(raw: dict[str, Any]) -> StackReport:
+    return StackReport(
+        project=raw.get("project"),
+        compose=raw.get("compose"),
+        seconds=float(raw.get("seconds", 0.0)),
+        checks=[check_from_data(c) for c in raw["checks"]],
+        from_cache=bool(raw.get("from_cache", False)),
     )
 
 
@@ -89,11 +103,18 @@ def _image(raw: dict[str, Any]) -> ImageReport:
             error=build.get("error"),
             diagnosis=None if diagnosis is None else Diagnosis(**diagnosis),
         ),
-        checks=[_check(c) for c in raw["checks"]],
+        checks=[check_from_data(c) for c in raw["checks"]],
         facts=raw.get("facts"),
         from_cache=bool(raw.get("from_cache", False)),
         engine=raw.get("engine"),
     )
 
 
-__all__ = ["from_data", "to_data"]
+__all__ = [
+    "check_from_data",
+    "check_to_data",
+    "from_data",
+    "stack_from_data",
+    "stack_to_data",
+    "to_data",
+]
