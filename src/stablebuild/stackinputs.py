@@ -157,21 +157,14 @@ def _load(text: str) -> Any:
     """The compose document, within the YAML bounds; None when it is not one."""
     import yaml
 
-    from stablebuild.yamlbounds import compose
+    from stablebuild.yamlbounds import load
 
     try:
-        node = compose(text)
+        document = load(text)
     except yaml.YAMLError:
         return None
-    if node is None:
+    if document is None:
         return {}
-    loader = yaml.SafeLoader("")
-    try:
-        document = loader.construct_document(node)
-    except yaml.YAMLError:
-        return None
-    finally:
-        loader.dispose()
     return document if isinstance(document, dict) else None
 
 

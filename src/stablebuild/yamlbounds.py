@@ -150,4 +150,17 @@ def _reader_problem(text: str, exc: ReaderError) -> yaml.MarkedYAMLError:
     return YamlBoundsError(f"{what}, which YAML does not allow in text", mark)
 
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "YamlBoundsError", "check_graph", "compose"]
+def load(text: str, loader: Any = yaml.SafeLoader) -> Any:
+    """The document's value (None for an empty document), within the bounds; raises as
+    `compose` does, and `yaml.YAMLError` for a value the loader cannot construct."""
+    root = compose(text, loader)
+    if root is None:
+        return None
+    constructor = loader("")
+    try:
+        return constructor.construct_document(root)
+    finally:
+        constructor.dispose()
+
+
+__all__ = ["MAX_DEPTH", "MAX_NODES", "YamlBoundsError", "check_graph", "compose", "load"]

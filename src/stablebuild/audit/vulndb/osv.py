@@ -270,14 +270,7 @@ def _severity(document: dict[str, Any], entry: dict[str, Any]) -> str | None:
 
 
 def _yaml(text: str) -> Any:
-    root = yamlbounds.compose(text, _Loader)
-    if root is None:
-        return None
-    loader = _Loader("")
-    try:
-        return loader.construct_document(root)
-    finally:
-        loader.dispose()
+    return yamlbounds.load(text, _Loader)
 
 
 def _version(raw: str) -> Version | None:
