@@ -145,18 +145,17 @@ def one_recording(url: str) -> None:
     report = make_report(10**6 + os.getpid())
     wall, cpu, children = time.perf_counter(), time.process_time(), os.times()
     from stablebuild.history.session import run_redactor
-    from stablebuild.verdict import finish_validate, open_history
+    from stablebuild.verdict import HistorySettings, finish_validate, open_history
 
-    session = open_history(
+    settings = HistorySettings(
         setting=manifest.history,
-        root=manifest.root,
         manifest_file=str(manifest.path),
-        redactor=run_redactor(manifest, {}),
         location=url,
         required=False,
         max_regression=None,
         baseline_ref=None,
     )
+    session = open_history(settings, manifest.root, run_redactor(manifest, {}))
     before_build = time.perf_counter() - wall
     time.sleep(BUILD_S)  # the images build; git answers meanwhile, as in a real validate
     thread = session._git_thread

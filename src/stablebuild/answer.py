@@ -136,12 +136,12 @@ def tree(root: str, skip: Iterable[str]) -> dict[str, list[int]] | None:
     return found
 
 
-def outside_files(argv: Sequence[str], root: str, environ: Mapping[str, str]) -> list[str]:
-    """Files read from outside the manifest's folder that can change an answer."""
+def outside_files(named: Sequence[str], root: str, environ: Mapping[str, str]) -> list[str]:
+    """Files read from outside the manifest's folder that can change an answer: those the
+    command line named, and those the configuration layer, pip and Docker read."""
     from stablebuild import pipconfig
 
-    paths = [os.path.abspath(a) for a in argv if a and not a.startswith("-") and os.sep in a]
-    paths += [os.path.abspath(a) for a in argv if a and os.path.isfile(a)]
+    paths = [os.path.abspath(p) for p in named]
     folder = os.path.realpath(root)
     while True:  # the configuration layer's pyproject.toml, up to the file system's root
         paths.append(os.path.join(folder, "pyproject.toml"))

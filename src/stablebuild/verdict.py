@@ -52,42 +52,66 @@ invocation: list[str] | None = None
 # --- the ending -------------------------------------------------------------------------------
 
 
-def open_history(
-    *,
-    setting: str | None,
-    root: Path,
-    manifest_file: str,
-    redactor: Redactor,
-    location: str | None,
-    required: bool,
-    max_regression: str | None,
-    baseline_ref: str | None,
-) -> HistorySession:
+@dataclass(frozen=True)
+class HistorySettings:
+    """What `validate` was told about its history: the manifest's `history:` (`setting`) and
+    file, and the command line's. Kept in a remembered answer as it is."""
+
+    setting: str | None
+    manifest_file: str
+    location: str | None
+    required: bool
+    max_regression: str | None
+    baseline_ref: str | None
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> HistorySettings:
+        """From a memo; ValueError for values of another kind."""
+        texts = [data[k] for k in ("setting", "location", "max_regression", "baseline_ref")]
+        if not all(t is None or isinstance(t, str) for t in texts):
+            raise ValueError("a history setting that is not text")
+        return cls(
+            setting=data["setting"],
+            manifest_file=str(data["manifest_file"]),
+            location=data["location"],
+            required=bool(data["required"]),
+            max_regression=data["max_regression"],
+            baseline_ref=data["baseline_ref"],
+        )
+
+
+def open_history(settings: HistorySettings, root: Path, redactor: Redactor) -> HistorySession:
     """The history of this validate, checked before any build: a bad value is exit 2, and a
-    required store that cannot be reached is exit 3 at once. `setting`: the manifest's."""
+    required store that cannot be reached is exit 3 at once."""
     # NOTE: nothing more is imported here than making the session needs: this is on the
     # validate's path before its first build (the store's modules load in the background).
     from stablebuild.history.location import resolve_location
     from stablebuild.history.session import HistorySession
 
     limits = None
-    if max_regression is not None:
+    if settings.max_regression is not None:
         from stablebuild.history.regression import parse_limits
 
-        limits = parse_limits(max_regression)
-    if baseline_ref is not None and limits is None:
+        limits = parse_limits(settings.max_regression)
+    if settings.baseline_ref is not None and limits is None:
         raise UsageError("--baseline-ref needs --max-regression", "e.g. --max-regression size=10%")
-    where = resolve_location(location, os.environ, setting, root, manifest_file=manifest_file)
+    where = resolve_location(
+        settings.location,
+        os.environ,
+        settings.setting,
+        root,
+        manifest_file=settings.manifest_file,
+    )
     session = HistorySession(
         where,
         root,
-        warn=printer(required),
+        warn=printer(settings.required),
         redactor=redactor,
         limits=limits,
-        baseline_ref=baseline_ref,
-        required=required,
+        baseline_ref=settings.baseline_ref,
+        required=settings.required,
     )
-    if required:  # NOTE: only then: the store's modules load in the background otherwise
+    if settings.required:  # NOTE: only then: the store's modules load in the background otherwise
         from stablebuild.history.interface import HistoryError
 
         try:
@@ -324,29 +348,16 @@ def _remembered(argv: list[str]) -> tuple[Memo, Report, Replay] | None:
     memo = memos.read(memos.memo_key(argv, os.getcwd(), os.environ))
     if memo is None or memos.still_true(memo, os.environ) is not None:
         return None
-    params, history = memo.params, memo.params["history"]
-    texts = [history[k] for k in ("setting", "location", "max_regression", "baseline_ref")]
+    params = memo.params
     replay = Replay(
         fmt=ReportFormat(params["format"]),
         outputs=[str(o) for o in params["outputs"]],
         changed=bool(params["changed"]),
         verbosity=None if params["verbosity"] is None else Verbosity(params["verbosity"]),
-        history={k: history[k] for k in _HISTORY_KEYS},
+        history=HistorySettings.from_data(params["history"]),
         events=[Event(str(i), str(k), str(m), int(s), int(t)) for i, k, m, s, t in memo.events],
     )
-    if not all(t is None or isinstance(t, str) for t in texts):
-        return None
     return memo, from_data(memo.report), replay
-
-
-_HISTORY_KEYS = (
-    "setting",
-    "manifest_file",
-    "location",
-    "required",
-    "max_regression",
-    "baseline_ref",
-)
 
 
 @dataclass(frozen=True)
@@ -357,7 +368,7 @@ class Replay:
     outputs: list[str]
     changed: bool
     verbosity: Verbosity | None
-    history: dict[str, Any]
+    history: HistorySettings
     events: list[Event]
 
 
@@ -375,17 +386,8 @@ def _replay(memo: Memo, report: Report, replay: Replay) -> int:
         from stablebuild.outputs import parse_targets
 
         outputs = parse_targets(replay.outputs, ReportFormat)
-    history = replay.history
-    session = open_history(
-        setting=history["setting"],
-        root=Path(memo.root),
-        manifest_file=str(history["manifest_file"]),
-        redactor=NO_SECRETS,  # NOTE: a report holding a secret is never remembered
-        location=history["location"],
-        required=bool(history["required"]),
-        max_regression=history["max_regression"],
-        baseline_ref=history["baseline_ref"],
-    )
+    # NOTE: no secrets to mask: a report holding a secret is never remembered
+    session = open_history(replay.history, Path(memo.root), NO_SECRETS)
     report.run_id, report.started_at = new_run_id(), now()
     console.detail("remembered answer: nothing it depends on changed since it was given")
     observer, bars = observer_for_run()
@@ -398,6 +400,7 @@ def _replay(memo: Memo, report: Report, replay: Replay) -> int:
 
 __all__ = [
     "EventLog",
+    "HistorySettings",
     "answer",
     "conclude",
     "emit",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -178,18 +178,16 @@ def validate_cmd(
         ca_bundle=ca_bundle,
         stack=not no_stack,
     )
-    history_params = {
-        "setting": stack.history,
-        "manifest_file": str(stack.path),
-        "location": history,
-        "required": history_required,
-        "max_regression": max_regression,
-        "baseline_ref": baseline_ref,
-    }
+    history_settings = verdict.HistorySettings(
+        setting=stack.history,
+        manifest_file=str(stack.path),
+        location=history,
+        required=history_required,
+        max_regression=max_regression,
+        baseline_ref=baseline_ref,
+    )
     recorder = verdict.open_history(
-        root=stack.root,
-        redactor=run_redactor(stack, options.extra_args),
-        **history_params,  # type: ignore[arg-type]
+        history_settings, stack.root, run_redactor(stack, options.extra_args)
     )
     several = bool(engine_refs or stack.engines)
     if several:  # NOTE: only then: the one-engine path stays the fast one
@@ -231,7 +229,7 @@ def validate_cmd(
             "outputs": list(output or []),
             "changed": changed,
             "verbosity": None if verbosity() is Verbosity.NORMAL else int(verbosity()),
-            "history": history_params,
+            "history": asdict(history_settings),
         },
         named_paths=[p for p in (directory, manifest, ca_bundle) if p is not None],
         output_paths=[t.path for t in outputs],
