@@ -89,9 +89,12 @@ def memo_key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
 def signature(path: str) -> list[int] | None:
     """What changes when the file or folder at `path` does; None when there is nothing there."""
     try:
-        st = os.stat(path)
+        return _stat_signature(os.stat(path))
     except (OSError, ValueError):
         return None
+
+
+def _stat_signature(st: os.stat_result) -> list[int]:
     if stat.S_ISDIR(st.st_mode):  # NOTE: a folder counts by its entries (see `tree`)
         return [st.st_mode, st.st_ino]
     return [st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
@@ -125,12 +128,9 @@ def tree(root: str, skip: Iterable[str]) -> dict[str, list[int]] | None:
             except OSError:
                 found[rel] = []
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                found[rel] = [st.st_mode, st.st_ino]
-                if not entry.is_symlink():
-                    pending.append(entry.path)
-            else:
-                found[rel] = [st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+            found[rel] = _stat_signature(st)
+            if stat.S_ISDIR(st.st_mode) and not entry.is_symlink():
+                pending.append(entry.path)
             if len(found) > MAX_ENTRIES:
                 return None
     return found
