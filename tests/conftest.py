@@ -56,12 +56,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # running beside the tests is not this run's leftover.
     leftovers = [
         c["Names"][0]
-        for c in engine.api.containers(all=True, filters={"label": LABEL_RUN})
+        for c in engine.docker.containers(all=True, filters={"label": LABEL_RUN})
         if (c.get("Labels") or {}).get(LABEL_RUN, "").startswith(SESSION_RUN)
     ]
     tags = [
         tag
-        for image in engine.api.images(filters={"label": LABEL_RUN})
+        for image in engine.docker.images(filters={"label": LABEL_RUN})
         if (image.get("Labels") or {}).get(LABEL_RUN, "").startswith(SESSION_RUN)
         for tag in image.get("RepoTags") or []
         if tag != "<none>:<none>"

@@ -13,7 +13,7 @@ from typing import Any
 
 from stablebuild.engine.bases import needed_bases
 from stablebuild.engine.client import Engine, connect
-from stablebuild.engine.dockerpy import DockerPyEngine
+from stablebuild.engine.apiengine import ApiEngine
 from stablebuild.engine.dockerpy import pull as pull_image
 from stablebuild.engine.engines import manifest_engines
 from stablebuild.engine.interface import EngineInterface
@@ -259,7 +259,7 @@ def diagnose(
         _nvidia_line(engine),
         _registry_line(registry_timeout),
         _disk_line(engine),
-        *(replace(line, topic="bases") for line in base_lines([DockerPyEngine(engine)], bases)),
+        *(replace(line, topic="bases") for line in base_lines([ApiEngine(engine)], bases)),
         _debootstrap_line(),
         _ca_line(),
     ]

@@ -34,6 +34,8 @@ from stablebuild.checks.stack import (
     plural,
     skip_reason,
 )
+from stablebuild.engine.api import FAILURES as ENGINE_FAILURES
+from stablebuild.engine.api import EngineLost
 from stablebuild.engine.cleanup import remove_tag
 from stablebuild.engine.client import LABEL_RUN, Engine
 from stablebuild.engine.compose import (
@@ -53,7 +55,6 @@ from stablebuild.engine.composefile import (
     run_file,
     unrunnable,
 )
-from stablebuild.engine.dockerpy import ENGINE_FAILURES, ENGINE_LOST
 from stablebuild.engine.http import send
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
@@ -90,7 +91,7 @@ def run_stack(
         return stack_report
     try:
         StackRun(engine, manifest, spec, report, extra_args or {}, build_timeout, observer).run()
-    except ENGINE_LOST as exc:
+    except EngineLost as exc:
         raise EngineUnavailable(
             f"the engine stopped answering during the stack phase: {exc}",
             "check that dockerd is still running (`docker info`), then run again",

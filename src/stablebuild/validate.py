@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from stablebuild import __version__, textfile
-from stablebuild.audit.requirements import RequirementsReader, pins_of
 from stablebuild.buildargs import masked
 from stablebuild.cache import (
     ValidationCache,
@@ -63,6 +62,10 @@ class ValidateOptions:
 
 def manifest_pins(manifest: Manifest) -> dict[str, str]:
     """Exact pins from the manifest's requirements files (following -r/-c includes)."""
+    if not manifest.requirements:
+        return {}
+    # NOTE: here: the requirements parser (and packaging) only for a stack that names files
+    from stablebuild.audit.requirements import RequirementsReader, pins_of
 
     def read(rel: str) -> str | None:
         # Bounded, and never outside the stack: `-r /etc/passwd` or a FIFO must not be read.
@@ -84,12 +87,12 @@ def image_tag(manifest: Manifest, image: str, run_id: str) -> str:
 
 
 def as_interface(engine: EngineInterface | Engine) -> EngineInterface:
-    """The seam over a docker-py connection (what `connect()` returns), or the engine itself."""
+    """The seam over a connection (what `connect()` returns), or the engine itself."""
     if isinstance(engine, EngineInterface):
         return engine
-    from stablebuild.engine.dockerpy import DockerPyEngine
+    from stablebuild.engine.apiengine import ApiEngine
 
-    return DockerPyEngine(engine)
+    return ApiEngine(engine)
 
 
 class Validation:

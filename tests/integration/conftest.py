@@ -26,7 +26,7 @@ def build_fixture(engine: Engine, dockerfile: Path, tag: str, args: dict[str, st
     """Build a fixture image with the session's label; fail the test with the log if it breaks."""
     log: list[str] = []
     image_id = None
-    for chunk in engine.api.build(
+    for chunk in engine.docker.build(
         path=str(dockerfile.parent),
         dockerfile=dockerfile.name,
         tag=tag,
@@ -47,13 +47,13 @@ def build_fixture(engine: Engine, dockerfile: Path, tag: str, args: dict[str, st
 
 def remove_fixture(engine: Engine, tag: str) -> None:
     with contextlib.suppress(docker.errors.NotFound):
-        engine.api.remove_image(tag, noprune=True)
+        engine.docker.remove_image(tag, noprune=True)
 
 
 @pytest.fixture(scope="session")
 def base_image(engine: Engine) -> str:
     try:
-        engine.api.inspect_image(BASE_IMAGE)
+        engine.docker.inspect_image(BASE_IMAGE)
     except docker.errors.ImageNotFound:
         pytest.fail(f"{BASE_IMAGE} is missing: run `make base` (make test does it for you)")
     return BASE_IMAGE

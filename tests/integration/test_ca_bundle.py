@@ -92,4 +92,4 @@ def test_bundle_trusted_in_builder_only(
     )
     # The bundle is absent from the final image: the files check says so by failing.
     assert checks[f"files.{BUILD_CA_PATH}"].status is CheckStatus.FAILED
-    assert not engine.api.images(name="stablebuild/trust-*")
+    assert not engine.docker.images(name="stablebuild/trust-*")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.docker
 
 
 def _containers_created(engine: Engine, since: float, run_id: str) -> list[str]:
-    events = engine.api.events(
+    events = engine.docker.events(
         since=int(since) - 1,
         until=int(time.time()) + 1,
         filters={"type": "container", "event": "create", "label": f"{LABEL_RUN}={run_id}"},

@@ -19,7 +19,7 @@ def test_the_engines_that_answer_are_cleaned_the_others_named(
     engine: Engine, base_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_id = "clean-engines-" + tmp_path.name[-8:]
-    engine.api.create_container(  # a leftover of run_id, as a crashed run leaves one
+    engine.docker.create_container(  # a leftover of run_id, as a crashed run leaves one
         base_image, command=["true"], labels={LABEL_RUN: run_id}
     )
     (tmp_path / "stablebuild.yml").write_text(
@@ -34,7 +34,7 @@ def test_the_engines_that_answer_are_cleaned_the_others_named(
         assert "removed 1 containers" in result.stdout and "on here" in result.stdout
         assert "not cleaned: gone did not answer" in result.stderr
     finally:
-        left = engine.api.containers(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
+        left = engine.docker.containers(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
         for leftover in left:
-            engine.api.remove_container(leftover["Id"], force=True)
+            engine.docker.remove_container(leftover["Id"], force=True)
     assert left == []

@@ -29,7 +29,7 @@ from tests.support import SESSION_RUN
 
 from stablebuild.engine import Engine
 from stablebuild.engine.client import LABEL_RUN
-from stablebuild.engine.dockerpy import DockerPyEngine
+from stablebuild.engine.apiengine import ApiEngine
 from stablebuild.engine.engines import connect_available, connect_engine, current_endpoint
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event
@@ -46,7 +46,7 @@ def _sh(*argv: str) -> None:
 
 
 @contextlib.contextmanager
-def dockerd(name: str, prefix: str) -> Iterator[tuple[DockerPyEngine, subprocess.Popen[bytes]]]:
+def dockerd(name: str, prefix: str) -> Iterator[tuple[ApiEngine, subprocess.Popen[bytes]]]:
     """A dockerd of its own (data, exec root, socket, bridge and NAT rule), named `name`, with
     a runtime `nvidia` that is really runc; stopped, and every trace removed, at the end."""
     dockerd, runc = shutil.which("dockerd"), shutil.which("runc")
@@ -119,13 +119,13 @@ def dockerd(name: str, prefix: str) -> Iterator[tuple[DockerPyEngine, subprocess
 
 
 @pytest.fixture(scope="module")
-def second_engine() -> Iterator[DockerPyEngine]:
+def second_engine() -> Iterator[ApiEngine]:
     with dockerd("fake-gpu", "sb-e2-") as (engine, _):
         yield engine
 
 
-def test_the_first_engine_keeps_its_bridge(engine: Engine, second_engine: DockerPyEngine) -> None:
-    names = {n["Name"] for n in engine.api.networks()}
+def test_the_first_engine_keeps_its_bridge(engine: Engine, second_engine: ApiEngine) -> None:
+    names = {n["Name"] for n in engine.docker.networks()}
     assert "bridge" in names
     assert second_engine.capabilities.nvidia_runtime
     assert second_engine.capabilities.endpoint.startswith("unix:///tmp/sb-e2-")
@@ -133,7 +133,7 @@ def test_the_first_engine_keeps_its_bridge(engine: Engine, second_engine: Docker
 
 def test_gpu_image_goes_to_the_nvidia_engine_and_its_encode_fails_for_real(
     engine: Engine,
-    second_engine: DockerPyEngine,
+    second_engine: ApiEngine,
     python_image: str,
     ffmpeg_image: str,
     tmp_path: Path,
@@ -169,7 +169,7 @@ def test_gpu_image_goes_to_the_nvidia_engine_and_its_encode_fails_for_real(
             """,
         },
     )
-    first = DockerPyEngine(engine, name="local")
+    first = ApiEngine(engine, name="local")
     options = ValidateOptions(stack=False, use_cache=False)
     started = time.monotonic()
     validation = Validation([first, second_engine], load_manifest(manifest), options)
@@ -189,7 +189,7 @@ def test_gpu_image_goes_to_the_nvidia_engine_and_its_encode_fails_for_real(
     assert "skipped" not in encode.message.lower()
     assert any(word in encode.message for word in ("libcuda", "CUDA", "nvenc", "NVENC")), encode
     with contextlib.suppress(docker.errors.APIError):
-        second_engine.engine.api.remove_image(ffmpeg_image, force=True)
+        second_engine.engine.docker.remove_image(ffmpeg_image, force=True)
 
 
 def small_stack(root: Path, base: str, slow: bool = False) -> Path:
@@ -253,7 +253,7 @@ def test_an_engine_lost_mid_build_has_its_image_retried_on_the_other(
     engine: Engine, base_image: str, tmp_path: Path
 ) -> None:
     manifest = load_manifest(small_stack(tmp_path, base_image, slow=True))
-    first = DockerPyEngine(engine, name="local")
+    first = ApiEngine(engine, name="local")
     with dockerd("doomed-gpu", "sb-e3-") as (doomed, daemon):
         stopped: list[float] = []
 
@@ -278,9 +278,9 @@ def test_an_engine_lost_mid_build_has_its_image_retried_on_the_other(
     assert validation.lost == {"doomed-gpu"}
 
 
-def resolves(engine: DockerPyEngine, image: str, host: str) -> bool:
+def resolves(engine: ApiEngine, image: str, host: str) -> bool:
     """Whether a container on `engine` resolves `host` (as a build's RUN step would)."""
-    api = engine.engine.api
+    api = engine.engine.docker
     container = api.create_container(
         image, ["getent", "hosts", host], labels={LABEL_RUN: SESSION_RUN}
     )
@@ -292,9 +292,9 @@ def resolves(engine: DockerPyEngine, image: str, host: str) -> bool:
 
 
 def test_the_second_engine_reaches_the_network_as_the_first_does(
-    engine: Engine, second_engine: DockerPyEngine, base_image: str
+    engine: Engine, second_engine: ApiEngine, base_image: str
 ) -> None:
-    first = DockerPyEngine(engine, name="local")
+    first = ApiEngine(engine, name="local")
     if not second_engine.image_exists(base_image):
         second_engine.load(first.save(base_image))
     # NOTE: the package mirror the bootstrapped base's sources.list names.

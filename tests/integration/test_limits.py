@@ -36,7 +36,7 @@ FORK_BOMB = (
 
 
 def _leftovers(engine: Engine) -> list[str]:
-    found = engine.api.containers(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
+    found = engine.docker.containers(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"})
     return [c["Id"] for c in found]
 
 

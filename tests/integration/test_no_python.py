@@ -125,9 +125,9 @@ def test_every_report_format_shows_the_cause(report: Report) -> None:
 def test_nothing_is_left_behind(engine: Engine, report: Report) -> None:
     mine = [
         c
-        for c in engine.api.containers(all=True, filters={"label": LABEL_RUN})
+        for c in engine.docker.containers(all=True, filters={"label": LABEL_RUN})
         if c["Labels"][LABEL_RUN].startswith(SESSION_RUN)
     ]
     assert not mine
     assert _image(report).build.tag is None
-    assert not engine.api.images(name="stablebuild/no-python-*")
+    assert not engine.docker.images(name="stablebuild/no-python-*")

@@ -95,7 +95,7 @@ _REPOSITORIES = [f"{STACK}/app", f"stablebuild/{STACK}-app"]
 def _tags(engine: Engine) -> dict[str, str]:
     found: dict[str, str] = {}
     for repository in _REPOSITORIES:
-        for image in engine.api.images(name=repository):
+        for image in engine.docker.images(name=repository):
             for tag in image.get("RepoTags") or []:
                 found[tag] = image["Id"]
     return found
@@ -106,12 +106,12 @@ def tags_removed(engine: Engine) -> Iterator[None]:
     yield
     for tag in _tags(engine):
         with contextlib.suppress(docker.errors.NotFound):
-            engine.api.remove_image(tag, noprune=True)
+            engine.docker.remove_image(tag, noprune=True)
     for repository in _REPOSITORIES:  # pulled by digest: no tag, only a digest reference
-        for image in engine.api.images(name=repository, all=True):
+        for image in engine.docker.images(name=repository, all=True):
             for ref in image.get("RepoDigests") or []:
                 with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                    engine.api.remove_image(ref, noprune=True)
+                    engine.docker.remove_image(ref, noprune=True)
     assert _tags(engine) == {}
 
 
@@ -156,7 +156,7 @@ def test_promote_change_promote_rollback_verify(
         "rollback",
     ]
     # The verification's probe and trial containers are gone.
-    left = engine.api.containers(all=True, filters={"label": "org.stablebuild.run"})
+    left = engine.docker.containers(all=True, filters={"label": "org.stablebuild.run"})
     assert [
         c["Id"] for c in left if c["Labels"]["org.stablebuild.run"].startswith(SESSION_RUN)
     ] == []
@@ -172,7 +172,7 @@ def test_a_failed_run_and_gone_images_are_refused(
     assert f"error: run {failed} failed" in refused.output
     passed = _validate(_stack(root, python_image, "v1"), history)
     for tag in _tags(engine):  # the kept images go away: nothing left to promote
-        engine.api.remove_image(tag, noprune=True)
+        engine.docker.remove_image(tag, noprune=True)
     gone = _cli("promote", str(root), "--history", str(history), "--run", passed)
     assert gone.exit_code == 1 and "is gone from the engine" in gone.output
     assert f"{STACK}/app:stable" not in _tags(engine)
@@ -191,8 +191,8 @@ def test_promote_push_to_a_real_registry_then_pull_by_digest(
     [note] = [line for line in pushed.output.splitlines() if line.startswith("pushed ")]
     digest = note.split()[1]
     assert digest.startswith("sha256:")
-    engine.api.remove_image(f"{repository}:stable", noprune=True)
-    engine.api.pull(repository, tag=digest)  # by digest: what a deploy would pull
-    assert engine.api.inspect_image(f"{repository}@{digest}")["Id"] == promoted
+    engine.docker.remove_image(f"{repository}:stable", noprune=True)
+    engine.docker.pull(repository, tag=digest)  # by digest: what a deploy would pull
+    assert engine.docker.inspect_image(f"{repository}@{digest}")["Id"] == promoted
     listed = _cli("releases", str(root), "--history", str(history), "--json")
     assert f"pushed {digest}" in listed.stdout

@@ -102,20 +102,20 @@ def left_behind(engine: Engine, report: Report) -> dict[str, list[str]]:
     for label in (f"{LABEL_RUN}={report.run_id}", f"{PROJECT_LABEL}={project}"):
         filters = {"label": label}
         found["containers"] += [
-            c["Names"][0] for c in engine.api.containers(all=True, filters=filters)
+            c["Names"][0] for c in engine.docker.containers(all=True, filters=filters)
         ]
-        found["networks"] += [n["Name"] for n in engine.api.networks(filters=filters)]
+        found["networks"] += [n["Name"] for n in engine.docker.networks(filters=filters)]
         found["volumes"] += [
-            v["Name"] for v in engine.api.volumes(filters=filters).get("Volumes") or []
+            v["Name"] for v in engine.docker.volumes(filters=filters).get("Volumes") or []
         ]
     found["containers"] += [
         c["Names"][0]
-        for c in engine.api.containers(all=True)
+        for c in engine.docker.containers(all=True)
         if any(project in name for name in c["Names"])
     ]
-    found["networks"] += [n["Name"] for n in engine.api.networks() if project in n["Name"]]
+    found["networks"] += [n["Name"] for n in engine.docker.networks() if project in n["Name"]]
     found["volumes"] += [
-        v["Name"] for v in engine.api.volumes().get("Volumes") or [] if project in v["Name"]
+        v["Name"] for v in engine.docker.volumes().get("Volumes") or [] if project in v["Name"]
     ]
     return {kind: names for kind, names in found.items() if names}
 
@@ -193,7 +193,7 @@ def test_the_containers_ran_the_images_just_validated(
     assert len(ids) == 2
     tagged = [
         tag
-        for image in engine.api.images(filters={"label": f"{LABEL_RUN}={report.run_id}"})
+        for image in engine.docker.images(filters={"label": f"{LABEL_RUN}={report.run_id}"})
         for tag in image.get("RepoTags") or []
         if tag != "<none>:<none>"
     ]

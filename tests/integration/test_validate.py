@@ -239,7 +239,7 @@ def test_broken_image_fails_exactly_its_check(
 def test_validate_tags_nothing_unless_asked(engine: Engine, broken_report: Report) -> None:
     for image in broken_report.images:
         assert image.build.tag is None
-    assert not engine.api.images(name="stablebuild/broken-*")
+    assert not engine.docker.images(name="stablebuild/broken-*")
 
 
 def test_failed_build_is_diagnosed_and_does_not_stop_the_others(

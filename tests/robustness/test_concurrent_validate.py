@@ -39,7 +39,7 @@ def engine() -> Engine:
 def python_image(engine: Engine) -> Iterator[str]:
     """Debian's Python 3.11 in /opt/venv with six==1.16.0, built from the air-gapped base."""
     try:
-        engine.api.inspect_image(BASE_IMAGE)
+        engine.docker.inspect_image(BASE_IMAGE)
     except docker.errors.ImageNotFound:
         pytest.fail(f"{BASE_IMAGE} is missing: run `make base` (make test does it for you)")
     tag = f"stablebuild-test/robustness-python:{SESSION_RUN}"

@@ -242,17 +242,18 @@ class FakeAPI:
     """The few calls a validation makes; every text it returns echoes the secrets."""
 
     api_version = "1.41"
+    endpoint = "unix:///var/run/docker.sock"
 
     def __init__(self, leak: str) -> None:
         self.leak = leak
         self.buildargs: list[dict[str, str]] = []
         self.removed: list[str] = []
 
-    def build(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        self.buildargs.append(kwargs["buildargs"])
+    def build(self, context: Any, params: dict[str, str], **_: Any) -> Iterator[dict[str, Any]]:
+        self.buildargs.append(json.loads(params["buildargs"]))
         yield {"stream": "Step 1/2 : FROM scratch\n"}
         yield {"stream": f"Step 2/2 : ARG NPM_TOKEN={self.leak}\n"}
-        if kwargs["labels"]["org.stablebuild.image"] == "broken":
+        if json.loads(params["labels"])["org.stablebuild.image"] == "broken":
             yield {"stream": f"npm ERR! 401 Unauthorized for token {self.leak}\n"}
             yield {"error": f"The command 'npm ci --token={self.leak}' returned a non-zero code"}
             return
@@ -270,23 +271,20 @@ class FakeAPI:
             "RootFS": {"Layers": ["l1"]},
         }
 
-    def create_host_config(self, **kwargs: Any) -> dict[str, Any]:
-        return kwargs
-
-    def create_container(self, image: str, **kwargs: Any) -> dict[str, str]:
-        return {"Id": "c1"}
+    def create_container(self, config: dict[str, Any], name: str | None = None) -> str:
+        return "c1"
 
     def start(self, cid: str) -> None:
         pass
 
-    def wait(self, cid: str, timeout: float) -> dict[str, int]:
-        return {"StatusCode": 0}
+    def wait(self, cid: str, timeout: float) -> int:
+        return 0
 
-    def logs(self, cid: str, stdout: bool = True, stderr: bool = True, **_: Any) -> bytes:
+    def logs(self, cid: str, **_: Any) -> tuple[bytes, bytes]:
         facts = {"probe_version": PROBE_VERSION, "errors": [f"app: ValueError: {self.leak}"]}
-        return (MARKER + json.dumps(facts) + "\n").encode() if stdout else self.leak.encode()
+        return (MARKER + json.dumps(facts) + "\n").encode(), self.leak.encode()
 
-    def remove_container(self, cid: str, force: bool = False) -> None:
+    def remove_container(self, cid: str, volumes: bool = False) -> None:
         self.removed.append(cid)
 
     def containers(self, **_: Any) -> list[dict[str, str]]:

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stablebuild.engine.apiengine import find_image
 from stablebuild.engine.client import Engine
-from stablebuild.engine.dockerpy import find_image, import_rootfs
+from stablebuild.engine.dockerpy import import_rootfs
 from stablebuild.errors import BootstrapError
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"

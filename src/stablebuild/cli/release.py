@@ -76,14 +76,14 @@ def promote_cmd(
     """Tag the images of the latest passing, complete run as CHANNEL; the older set becomes
     CHANNEL-previous. Refuses a failed or incomplete run, gone images or a dirty tree."""
     from stablebuild.engine import connect
-    from stablebuild.engine.dockerpy import DockerPyEngine
+    from stablebuild.engine.apiengine import ApiEngine
     from stablebuild.history.interface import HistoryError
     from stablebuild.release import Actor, promote
 
     stack = _manifest(directory, manifest, profile)
     store = _store(stack, history, create=False)
     try:
-        engine = DockerPyEngine(connect())
+        engine = ApiEngine(connect())
         event = promote(
             stack, store, engine, channel, actor=Actor.here(stack), run_id=run,
             allow_dirty=allow_dirty, push=push,
@@ -116,14 +116,14 @@ def rollback_cmd(
     """Move CHANNEL back to the previous promoted set, then verify it (probe, trial run and the
     stack phase, no rebuild); a failed verification is exit 1."""
     from stablebuild.engine import connect
-    from stablebuild.engine.dockerpy import DockerPyEngine
+    from stablebuild.engine.apiengine import ApiEngine
     from stablebuild.history.interface import HistoryError
     from stablebuild.release import Actor, rollback
 
     stack = _manifest(directory, manifest, profile)
     store = _store(stack, history, create=False)
     try:
-        engine = DockerPyEngine(connect())
+        engine = ApiEngine(connect())
         event = rollback(
             stack, store, engine, channel, actor=Actor.here(stack), to=to, verify=not no_verify
         )

@@ -264,7 +264,7 @@ def clean_cmd(
     """Remove the containers and image tags stablebuild created (by label), nothing else."""
     from stablebuild.engine import connect
     from stablebuild.engine.cleanup import clean
-    from stablebuild.engine.dockerpy import DockerPyEngine
+    from stablebuild.engine.apiengine import ApiEngine
     from stablebuild.engine.engines import connect_available, manifest_engines
     from stablebuild.engine.unreachable import UnreachableEngine
 
@@ -281,7 +281,7 @@ def clean_cmd(
     )
     # NOTE: every engine that answers is cleaned; one that does not is named, then exit 3.
     targets = [
-        (e.capabilities.name, e.engine) for e in several or [] if isinstance(e, DockerPyEngine)
+        (e.capabilities.name, e.engine) for e in several or [] if isinstance(e, ApiEngine)
     ]
     for name, engine in targets if several else [("", connect())]:
         cleaned = clean(engine, run_id, prune=prune)

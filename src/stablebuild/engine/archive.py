@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import docker.errors
-
 from stablebuild.checks.inputs import InterpreterFacts, Link, PathEnd
+from stablebuild.engine.api import ApiError, NotFound
 from stablebuild.engine.client import LABEL_RUN, Engine
 
 MAX_HOPS = 40  # Linux's own limit on links followed in one lookup (MAXSYMLINKS)
@@ -106,10 +105,10 @@ class ImageFiles:
         self, path: str, *, content: bool, limit: int = MEMBER_LIMIT
     ) -> tuple[Entry, bytes | None] | None:
         try:
-            chunks, _stat = self._api.get_archive(self._container, path, chunk_size=CHUNK)
-        except docker.errors.NotFound:
+            chunks, _stat = self._api.get_archive(self._container, path)
+        except NotFound:
             return None
-        except docker.errors.APIError as exc:
+        except ApiError as exc:
             # NOTE: the engine resolves a link fully to stat it, so a loop fails the request
             # itself and its target cannot be read.
             if "too many links" in _explain(exc):
@@ -141,21 +140,22 @@ class ImageFiles:
 @contextlib.contextmanager
 def created(engine: Engine, image: str, *, run_id: str) -> Iterator[ImageFiles]:
     """A container of `image` that is created, never started, and always removed."""
-    container = engine.api.create_container(
-        image,
-        # Never run; Docker only wants a command when the image has none.
-        entrypoint=["/nonexistent"],
-        command=[],
-        labels={LABEL_RUN: run_id},
-        network_disabled=True,
-        host_config=engine.api.create_host_config(network_mode="none"),
+    cid = engine.api.create_container(
+        {
+            "Image": image,
+            # Never run; Docker only wants a command when the image has none.
+            "Entrypoint": ["/nonexistent"],
+            "Cmd": [],
+            "Labels": {LABEL_RUN: run_id},
+            "NetworkDisabled": True,
+            "HostConfig": {"NetworkMode": "none"},
+        }
     )
-    cid = str(container["Id"])
     try:
         yield ImageFiles(engine, cid)
     finally:
-        with contextlib.suppress(docker.errors.APIError):
-            engine.api.remove_container(cid, force=True, v=True)
+        with contextlib.suppress(ApiError):
+            engine.api.remove_container(cid, volumes=True)
 
 
 Lookup = Callable[[str], Entry | None]
@@ -286,10 +286,10 @@ def interpreter_facts(
             return gather(files.entry, files.read, interpreter, search_path)
     except ArchiveError as exc:
         return InterpreterFacts(interpreter, None, end="unknown", error=str(exc))
-    except docker.errors.APIError as exc:
+    except ApiError as exc:
         return InterpreterFacts(interpreter, None, end="unknown", error=_explain(exc))
 
 
-def _explain(exc: docker.errors.APIError) -> str:
-    text = str(getattr(exc, "explanation", None) or exc).strip()
+def _explain(exc: ApiError) -> str:
+    text = str(exc.explanation or exc).strip()
     return text.splitlines()[0][:400] if text else "the engine refused the request"

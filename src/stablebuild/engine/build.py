@@ -6,20 +6,18 @@ ones are masked in everything the build leaves behind: log lines, the error, pro
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import docker.errors
-import docker.utils as docker_utils
-import requests.exceptions
-from docker.api.build import process_dockerfile
+from typing import IO, Any
 
 from stablebuild.buildargs import Redactor, arg_problem, redactor_for
-from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.engine import context as contexts
+from stablebuild.engine.api import ApiError, EngineLost, TimedOut
+from stablebuild.engine.client import LABEL_RUN, Engine, client_settings
 from stablebuild.engine.inputs import dockerignore_patterns
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
@@ -50,22 +48,37 @@ class BuildRequest:
 
 
 def _dockerfile_arg(request: BuildRequest) -> str:
-    """Relative to the context when inside it; docker-py ships an outside one itself."""
+    """Relative to the context when inside it; one outside is sent under a generated name."""
     try:
         return request.dockerfile.resolve().relative_to(request.context.resolve()).as_posix()
     except ValueError:
         return str(request.dockerfile.resolve())
 
 
-def _context_tar(request: BuildRequest) -> tuple[Any, str]:  # (a temporary file, its name)
-    """The context as docker-py would send it, less stablebuild's own folder; the Dockerfile's
-    name in it (one outside the context is added under a generated name, as docker-py does)."""
-    path = str(request.context)
-    dockerfile = process_dockerfile(_dockerfile_arg(request), path)
-    archive = docker_utils.tar(
-        request.context, exclude=dockerignore_patterns(request.context), dockerfile=dockerfile
+def _context_tar(request: BuildRequest) -> tuple[IO[bytes], str]:  # (a temporary file, its name)
+    """The context as docker-py sent it, less stablebuild's own folder; the Dockerfile's name
+    in it (one outside the context is added under a generated name)."""
+    archive, name = contexts.archive(
+        str(request.context), dockerignore_patterns(request.context), _dockerfile_arg(request)
     )
-    return archive, str(dockerfile[0])
+    return archive, str(name)
+
+
+def _params(request: BuildRequest, dockerfile: str, proxies: Mapping[str, str]) -> dict[str, str]:
+    """POST /build's query, as docker-py wrote it for the same arguments."""
+    params = {"rm": "1", "forcerm": "1", "pull": "0", "q": "0", "dockerfile": dockerfile,
+              "nocache": "1" if request.nocache else "0"}  # fmt: skip
+    if request.tag:
+        params["t"] = request.tag
+    args = {**dict(request.args)}
+    for name, value in proxies.items():
+        args.setdefault(name, value)
+    if args:
+        params["buildargs"] = json.dumps(args)
+    params["labels"] = json.dumps({LABEL_RUN: request.label, **request.labels})
+    if request.target:
+        params["target"] = request.target
+    return params
 
 
 def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) -> BuildOutcome:
@@ -80,24 +93,15 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
     image_id: str | None = None
     error: str | None = None
     timed_out = False
-    labels = {LABEL_RUN: request.label, **request.labels}
     observer(Event(request.image, "build-start", request.tag or request.dockerfile.name))
     context, dockerfile = _context_tar(request)
     try:
+        headers, proxies = client_settings(engine)
         stream = engine.api.build(
-            fileobj=context,
-            custom_context=True,
-            dockerfile=dockerfile,
-            tag=request.tag,
-            buildargs=dict(request.args),
-            target=request.target,
-            labels=labels,
-            rm=True,
-            forcerm=True,
-            pull=False,
-            nocache=request.nocache,
-            decode=True,
-            timeout=int(request.timeout),  # HTTP read timeout: a build silent for this long
+            context,
+            _params(request, dockerfile, proxies),
+            headers=headers,
+            timeout=request.timeout,  # a build silent for this long
         )
         for chunk in stream:
             image_id, error = _consume(
@@ -106,11 +110,11 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
             if time.monotonic() - started > request.timeout:
                 timed_out = True
                 break
-    except requests.exceptions.ReadTimeout:
+    except TimedOut:
         timed_out = True
-    except (docker.errors.APIError, docker.errors.BuildError) as exc:
-        error = redactor.text(str(exc))
-    except (docker.errors.DockerException, requests.exceptions.ConnectionError) as exc:
+    except ApiError as exc:
+        error = redactor.text(exc.explanation or str(exc))
+    except EngineLost as exc:
         raise EngineUnavailable(
             f"the engine stopped answering while building {request.image}: "
             + redactor.text(str(exc)),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-import docker.errors
-
+from stablebuild.engine.api import ApiError, NotFound
 from stablebuild.engine.client import LABEL_RUN, Engine
 
 
@@ -17,15 +16,15 @@ class Cleaned:
     pruned_bytes: int = 0
 
 
-def _label_filter(run_id: str | None) -> dict[str, str]:
-    return {"label": f"{LABEL_RUN}={run_id}" if run_id else LABEL_RUN}
+def _label(run_id: str | None) -> str:
+    return f"{LABEL_RUN}={run_id}" if run_id else LABEL_RUN
 
 
 def remove_containers(engine: Engine, run_id: str | None = None) -> int:
     removed = 0
-    for container in engine.api.containers(all=True, filters=_label_filter(run_id)):
-        with contextlib.suppress(docker.errors.NotFound):
-            engine.api.remove_container(container["Id"], force=True)
+    for container in engine.api.containers(label=_label(run_id)):
+        with contextlib.suppress(NotFound):
+            engine.api.remove_container(container["Id"])
             removed += 1
     return removed
 
@@ -33,11 +32,11 @@ def remove_containers(engine: Engine, run_id: str | None = None) -> int:
 def remove_tag(engine: Engine, tag: str) -> bool:
     """Untag; the layers below stay (noprune) so the next build still hits the cache."""
     try:
-        engine.api.remove_image(tag, force=False, noprune=True)
+        engine.api.remove_image(tag, noprune=True)
         return True
-    except docker.errors.NotFound:
+    except NotFound:
         return False
-    except docker.errors.APIError:
+    except ApiError:
         # NOTE: still used by a container of someone else's: leave it.
         return False
 
@@ -52,12 +51,12 @@ def clean(
     with `prune`, also the untagged images stablebuild built (its build cache)."""
     containers = remove_containers(engine, run_id)
     tags = 0
-    for image in engine.api.images(filters=_label_filter(run_id)):
+    for image in engine.api.images(label=_label(run_id)):
         for tag in image.get("RepoTags") or []:
             if tag != "<none>:<none>" and tag not in keep and remove_tag(engine, tag):
                 tags += 1
     pruned = 0
     if prune:
-        result = engine.api.prune_images(filters={"dangling": True, "label": LABEL_RUN})
+        result = engine.api.prune_images(dangling=True, label=LABEL_RUN)
         pruned = int(result.get("SpaceReclaimed") or 0)
     return Cleaned(containers, tags, pruned)

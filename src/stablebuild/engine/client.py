@@ -1,15 +1,20 @@
-"""Connect to the Docker engine and turn its failures into errors a user can act on."""
+"""Connect to the Docker engine and turn its failures into errors a user can act on.
+
+A local engine (DOCKER_HOST=unix://..., or the default socket) is reached with the standard
+library (`unixapi`); anything else (tcp://, ssh://, TLS settings, a docker context) through
+docker-py (`dockerpy.connect_docker_py`). Either way the run gets the same `Engine`.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-import docker
-import docker.errors
-from docker.context import ContextAPI
-
+from stablebuild.engine.api import FAILURES, EngineAPI
+from stablebuild.engine.unixapi import EngineSocket, socket_path
 from stablebuild.errors import EngineUnavailable
 
 LABEL_RUN = "org.stablebuild.run"
@@ -18,14 +23,18 @@ START_HINT = (
     "start an engine: `make engine` (as root: apt-get install -y docker.io && dockerd &), "
     "or point DOCKER_HOST at one"
 )
+PERMISSION_HINT = "run as root, or add your user to the 'docker' group and log in again"
 
 
 @dataclass
 class Engine:
-    """A connected engine: the low-level API client plus what `docker info` said."""
+    """A connected engine: its API, what `docker info` said, and (made when first needed)
+    docker-py's client for what `EngineAPI` does not speak (push, save, load, import)."""
 
-    api: Any  # docker.APIClient
+    api: Any  # EngineAPI; a test may pass a fake of the few calls it needs
     info: dict[str, Any]
+    docker_factory: Callable[[], Any] | None = None
+    _docker: Any = field(default=None, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -43,47 +52,76 @@ class Engine:
     def rootless(self) -> bool:
         return any("rootless" in str(o) for o in self.info.get("SecurityOptions") or [])
 
+    @property
+    def docker(self) -> Any:
+        """docker-py's low-level client for the same engine (loads docker-py)."""
+        if self._docker is None:
+            if self.docker_factory is None:
+                raise EngineUnavailable("this engine has no docker-py client", START_HINT)
+            self._docker = self.docker_factory()
+        return self._docker
+
+
+# Sections of the Docker client's config.json a build honours (registry credentials for the
+# bases it pulls, proxies as build args): only a config holding one loads docker-py for them.
+_CLIENT_SETTINGS = ("auths", "credsStore", "credHelpers", "proxies")
+
+
+def client_settings(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
+    """The headers (X-Registry-Config) and proxy build args the Docker client's config adds
+    to a build, as docker-py computes them; nothing when the config sets none of them."""
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    try:
+        with open(os.path.join(folder, "config.json"), encoding="utf-8") as file:
+            config = json.load(file)
+    except (OSError, ValueError):
+        return {}, {}
+    if not isinstance(config, dict) or not any(config.get(k) for k in _CLIENT_SETTINGS):
+        return {}, {}
+    client = engine.docker
+    headers: dict[str, str] = {}
+    client._set_auth_headers(headers)  # NOTE: docker-py's own, credential helpers included
+    return headers, dict(client._proxy_configs.get_environment())
+
 
 def shown(host: str) -> str:
     """An endpoint as the user wrote it: docker-py stores unix ones as http+unix://."""
     return "unix://" + host[len("http+unix://") :] if host.startswith("http+unix://") else host
 
 
-def _endpoint() -> str:
-    """What docker-py will talk to: DOCKER_HOST, else the current Docker context's host."""
-    host = os.environ.get("DOCKER_HOST")
-    if host:
-        return host
+def check_permission(sock: str, which: str = "") -> None:
+    """EngineUnavailable when the socket exists but this user may not use it."""
+    if os.path.exists(sock) and not os.access(sock, os.R_OK | os.W_OK):
+        raise EngineUnavailable(
+            f"no permission on the engine socket {sock}{which}", PERMISSION_HINT
+        )
+
+
+def connect_socket(sock: str, timeout: float = 120, which: str = "") -> Engine:
+    """The engine on the unix socket `sock`, through the standard library."""
+    check_permission(sock, which)
+    api = EngineAPI(EngineSocket(sock, timeout=timeout))
     try:
-        context = ContextAPI.get_current_context()
-    except docker.errors.DockerException:
-        context = None
-    return shown(str(context.Host)) if context is not None and context.Host else DEFAULT_SOCKET
+        info = api.info()
+    except FAILURES:
+        raise EngineUnavailable(
+            f"no Docker engine answers at unix://{sock}{which}", START_HINT
+        ) from None
 
+    def docker_client() -> Any:
+        from stablebuild.engine.dockerpy import client_for
 
-def _socket_path() -> str | None:
-    host = _endpoint()
-    return host[len("unix://") :] if host.startswith("unix://") else None
+        return client_for(f"unix://{sock}", api.api_version, timeout)
+
+    return Engine(api=api, info=info, docker_factory=docker_client)
 
 
 def connect(timeout: int = 120) -> Engine:
-    """Connect using DOCKER_HOST / the default socket; raise EngineUnavailable with a hint."""
-    sock = _socket_path()
-    if sock is not None and os.path.exists(sock) and not os.access(sock, os.R_OK | os.W_OK):
-        raise EngineUnavailable(
-            f"no permission on the engine socket {sock}",
-            "run as root, or add your user to the 'docker' group and log in again",
-        )
-    try:
-        client = docker.from_env(timeout=timeout)
-        info = client.api.info()
-    except docker.errors.DockerException as exc:
-        text = str(exc)
-        if "Permission denied" in text:
-            raise EngineUnavailable(
-                f"no permission on the engine socket {sock or ''}".strip(),
-                "run as root, or add your user to the 'docker' group and log in again",
-            ) from None
-        where = _endpoint()
-        raise EngineUnavailable(f"no Docker engine answers at {where}", START_HINT) from None
-    return Engine(api=client.api, info=info)
+    """Connect using DOCKER_HOST / the current context / the default socket; EngineUnavailable
+    with a hint when nothing answers."""
+    sock = socket_path()
+    if sock is not None:
+        return connect_socket(sock, timeout)
+    from stablebuild.engine.dockerpy import connect_docker_py
+
+    return connect_docker_py(timeout)

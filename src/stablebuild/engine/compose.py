@@ -21,10 +21,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import docker.errors
-import requests.exceptions
 import yaml
 
+from stablebuild.engine.api import FAILURES, ApiError
 from stablebuild.engine.client import LABEL_RUN, Engine
 from stablebuild.errors import EngineError
 
@@ -221,14 +220,13 @@ class ServiceState:
 def service_states(engine: Engine, project: str) -> dict[str, list[ServiceState]]:
     """The project's service containers (one-off `run` containers left out), by service."""
     states: dict[str, list[ServiceState]] = {}
-    filters = {"label": [f"{PROJECT_LABEL}={project}"]}
-    for summary in engine.api.containers(all=True, filters=filters):
+    for summary in engine.api.containers(label=[f"{PROJECT_LABEL}={project}"]):
         labels = summary.get("Labels") or {}
         if labels.get(ONEOFF_LABEL) == "True":
             continue
         try:
             data = engine.api.inspect_container(summary["Id"])
-        except docker.errors.NotFound:  # removed meanwhile
+        except ApiError:  # removed meanwhile (404), or being removed (409)
             continue
         state = _state(labels.get(SERVICE_LABEL, "?"), data)
         states.setdefault(state.service, []).append(state)
@@ -267,8 +265,8 @@ def _int(value: Any) -> int | None:
 def container_logs(engine: Engine, container: str, lines: int = 40) -> str:
     """The last `lines` of a container's output (stdout and stderr); "" when it is gone."""
     try:
-        raw = engine.api.logs(container, stdout=True, stderr=True, tail=lines)
-    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        raw = engine.api.log_text(container, tail=lines)
+    except FAILURES:
         return ""
     return _ANSI.sub("", raw.decode("utf-8", "replace"))
 
@@ -307,11 +305,11 @@ def leftovers(engine: Engine, project: str, run_id: str) -> Leftovers:
     networks: dict[str, str] = {}
     volumes: set[str] = set()
     for filters in _filters(project, run_id):
-        for item in engine.api.containers(all=True, filters=filters):
+        for item in engine.api.containers(**filters):
             containers[item["Id"]] = str((item.get("Names") or [item["Id"]])[0]).lstrip("/")
-        for item in engine.api.networks(filters=filters):
+        for item in engine.api.networks(**filters):
             networks[item["Id"]] = str(item.get("Name", item["Id"]))
-        for item in (engine.api.volumes(filters=filters) or {}).get("Volumes") or []:
+        for item in engine.api.volumes(**filters):
             volumes.add(str(item["Name"]))
     return Leftovers(
         tuple(sorted(containers.values())), tuple(sorted(networks.values())), tuple(sorted(volumes))
@@ -321,16 +319,16 @@ def leftovers(engine: Engine, project: str, run_id: str) -> Leftovers:
 def remove_leftovers(engine: Engine, project: str, run_id: str) -> Leftovers:
     """Remove what `compose down` left of the project or the run; what could not be removed."""
     for filters in _filters(project, run_id):
-        for item in engine.api.containers(all=True, filters=filters):
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                engine.api.remove_container(item["Id"], force=True, v=True)
+        for item in engine.api.containers(**filters):
+            with contextlib.suppress(ApiError):
+                engine.api.remove_container(item["Id"], volumes=True)
     for filters in _filters(project, run_id):
-        for item in engine.api.networks(filters=filters):
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        for item in engine.api.networks(**filters):
+            with contextlib.suppress(ApiError):
                 engine.api.remove_network(item["Id"])
-        for item in (engine.api.volumes(filters=filters) or {}).get("Volumes") or []:
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                engine.api.remove_volume(item["Name"], force=True)
+        for item in engine.api.volumes(**filters):
+            with contextlib.suppress(ApiError):
+                engine.api.remove_volume(item["Name"])
     return leftovers(engine, project, run_id)
 
 

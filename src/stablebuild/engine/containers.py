@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import docker.errors
-import docker.types
-import requests.exceptions
-
 from stablebuild.checks.inputs import ImageMeta, RunOutcome
+from stablebuild.engine.api import ApiError, TimedOut
 from stablebuild.engine.client import LABEL_RUN, Engine
 
 EXEC_FAILED = (126, 127)
@@ -23,6 +18,8 @@ EXEC_FAILED = (126, 127)
 # filters and a BLAS import one per CPU.
 PROBE_PIDS = 1024
 PROBE_CPUS = 2.0  # at most; fewer when the engine has fewer
+PROBE_MEMORY = 2 * 1024**3
+TRIAL_MEMORY = 2 * 1024**3
 # A service may run worker processes with thread pools each; the trial only needs to stop one
 # that forks without end.
 TRIAL_PIDS = 4096
@@ -92,60 +89,65 @@ def _run_locked(
     request_devices: bool,
     environment: Mapping[str, str] | None,
 ) -> ContainerResult:
-    device_requests = (
-        [docker.types.DeviceRequest(count=-1, capabilities=[["gpu", "video", "compute"]])]
-        if request_devices
-        else None
-    )
-    host_config = engine.api.create_host_config(
-        network_mode="none",
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-        read_only=True,
-        tmpfs={"/tmp": "rw,nosuid,nodev,size=512m"},
-        device_requests=device_requests,
-        runtime="nvidia" if gpu else None,
-        mem_limit="2g",
-        pids_limit=PROBE_PIDS,
-        nano_cpus=probe_nano_cpus(engine),
-    )
+    host_config: dict[str, Any] = {
+        "NetworkMode": "none",
+        "CapDrop": ["ALL"],
+        "SecurityOpt": ["no-new-privileges"],
+        "ReadonlyRootfs": True,
+        "Tmpfs": {"/tmp": "rw,nosuid,nodev,size=512m"},
+        "Memory": PROBE_MEMORY,
+        "PidsLimit": PROBE_PIDS,
+        "NanoCpus": probe_nano_cpus(engine),
+    }
+    if request_devices:
+        host_config["DeviceRequests"] = [
+            {"Driver": "", "Count": -1, "DeviceIDs": None,
+             "Capabilities": [["gpu", "video", "compute"]], "Options": {}}
+        ]  # fmt: skip
+    if gpu:
+        host_config["Runtime"] = "nvidia"
     env = {"PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp", **(environment or {})}
     started = time.monotonic()
-    container = engine.api.create_container(
-        image,
-        entrypoint=[argv[0]],
-        command=list(argv[1:]),
-        host_config=host_config,
-        labels={LABEL_RUN: run_id},
-        environment=env,
-        network_disabled=True,
-        detach=True,
+    cid = engine.api.create_container(
+        {
+            "Image": image,
+            "Entrypoint": [argv[0]],
+            "Cmd": list(argv[1:]),
+            "Env": [f"{name}={value}" for name, value in env.items()],
+            "Labels": {LABEL_RUN: run_id},
+            "NetworkDisabled": True,
+            "AttachStdout": False,
+            "AttachStderr": False,
+            "HostConfig": host_config,
+        }
     )
-    cid = container["Id"]
     try:
         try:
             engine.api.start(cid)
-        except docker.errors.APIError as exc:
+        except ApiError as exc:
             return ContainerResult(None, "", "", start_error=_explain(exc))
         timed_out = False
         try:
-            exit_code = int(engine.api.wait(cid, timeout=timeout)["StatusCode"])
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            exit_code = engine.api.wait(cid, timeout=timeout)
+        except TimedOut:
             timed_out, exit_code = True, -1
-            with contextlib.suppress(docker.errors.APIError):
+            with contextlib.suppress(ApiError):
                 engine.api.kill(cid)
-        stdout = engine.api.logs(cid, stdout=True, stderr=False).decode("utf-8", "replace")
-        stderr = engine.api.logs(cid, stdout=False, stderr=True).decode("utf-8", "replace")
+        out, err = engine.api.logs(cid)
         return ContainerResult(
-            exit_code, stdout, stderr, timed_out=timed_out, seconds=time.monotonic() - started
+            exit_code,
+            out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"),
+            timed_out=timed_out,
+            seconds=time.monotonic() - started,
         )
     finally:
-        with contextlib.suppress(docker.errors.APIError):
-            engine.api.remove_container(cid, force=True)
+        with contextlib.suppress(ApiError):
+            engine.api.remove_container(cid)
 
 
-def _explain(exc: docker.errors.APIError) -> str:
-    text = str(getattr(exc, "explanation", None) or exc)
+def _explain(exc: ApiError) -> str:
+    text = str(exc.explanation or exc)
     return text.strip().splitlines()[0][:400] if text.strip() else "container did not start"
 
 
@@ -181,32 +183,33 @@ def trial_run(
     command: Sequence[str] = (),
 ) -> RunOutcome:
     """Start the image as a service would; time it to healthy; always remove it."""
-    ports = {port: ("127.0.0.1", None)} if port else None
     healthcheck = _eager_healthcheck(engine, image)
-    host_config = engine.api.create_host_config(
-        port_bindings=ports,
-        cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-        mem_limit="2g",
-        pids_limit=TRIAL_PIDS,
-    )
-    container = engine.api.create_container(
-        image,
-        command=list(command) or None,
-        environment=dict(env),
-        host_config=host_config,
-        ports=[port] if port else None,
-        labels={LABEL_RUN: run_id},
-        healthcheck=healthcheck,
-        detach=True,
-    )
-    cid = container["Id"]
+    host_config: dict[str, Any] = {
+        "CapDrop": ["ALL"],
+        "SecurityOpt": ["no-new-privileges"],
+        "Memory": TRIAL_MEMORY,
+        "PidsLimit": TRIAL_PIDS,
+    }
+    config: dict[str, Any] = {
+        "Image": image,
+        "Env": [f"{name}={value}" for name, value in env.items()],
+        "Labels": {LABEL_RUN: run_id},
+        "HostConfig": host_config,
+    }
+    if command:
+        config["Cmd"] = list(command)
+    if port:
+        config["ExposedPorts"] = {f"{port}/tcp": {}}
+        host_config["PortBindings"] = {f"{port}/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    if healthcheck:
+        config["Healthcheck"] = healthcheck
+    cid = engine.api.create_container(config)
     started = time.monotonic()
     details: dict[str, Any] = {}
     try:
         try:
             engine.api.start(cid)
-        except docker.errors.APIError as exc:
+        except ApiError as exc:
             return RunOutcome(False, False, None, None, None, _explain(exc), None)
         url = _health_url(engine, cid, port, health_path)
         status: str | None = None
@@ -231,14 +234,14 @@ def trial_run(
         seconds = round(time.monotonic() - started, 2) if healthy else None
         logs = ""
         if not healthy:
-            logs = engine.api.logs(cid, tail=40).decode("utf-8", "replace")
+            logs = engine.api.log_text(cid, tail=40).decode("utf-8", "replace")
         details["url"] = url
         return RunOutcome(
             True, healthy, seconds, status, endpoint, endpoint_error, exit_code, logs, details
         )
     finally:
-        with contextlib.suppress(docker.errors.APIError):
-            engine.api.remove_container(cid, force=True)
+        with contextlib.suppress(ApiError):
+            engine.api.remove_container(cid)
 
 
 def _eager_healthcheck(engine: Engine, image: str) -> dict[str, Any] | None:
@@ -252,11 +255,11 @@ def _eager_healthcheck(engine: Engine, image: str) -> dict[str, Any] | None:
     if not test or test == ["NONE"]:
         return None
     return {
-        "test": test,
-        "interval": 1_000_000_000,
-        "timeout": int(config.get("Timeout") or 5_000_000_000),
-        "retries": int(config.get("Retries") or 3),
-        "start_period": 0,
+        "Test": test,
+        "Interval": 1_000_000_000,
+        "Timeout": int(config.get("Timeout") or 5_000_000_000),
+        "Retries": int(config.get("Retries") or 3),
+        "StartPeriod": 0,
     }
 
 
@@ -273,6 +276,11 @@ def _health_url(engine: Engine, cid: str, port: int | None, path: str | None) ->
 
 
 def _get(url: str) -> tuple[int | None, str | None]:
+    # NOTE: here: urllib.request loads http.client and the e-mail parser (~30 ms), and only a
+    # trial run with a health endpoint asks.
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return int(response.status), None

@@ -11,8 +11,9 @@ import docker
 import docker.errors
 from docker.context import ContextAPI
 
-from stablebuild.engine.client import START_HINT, Engine, shown
-from stablebuild.engine.dockerpy import DockerPyEngine
+from stablebuild.engine.apiengine import ApiEngine
+from stablebuild.engine.client import START_HINT, connect_socket, shown
+from stablebuild.engine.dockerpy import engine_for
 from stablebuild.engine.interface import EngineInterface
 from stablebuild.engine.unreachable import UnreachableEngine
 from stablebuild.errors import EngineUnavailable, StablebuildError, UsageError
@@ -76,17 +77,15 @@ def _client_kwargs(spec: EngineSpec) -> tuple[str, dict[str, object]]:
     return shown(str(context.Host)), {"base_url": context.Host, "tls": context.TLSConfig or False}
 
 
-def connect_engine(spec: EngineSpec, timeout: int = 120) -> DockerPyEngine:
+def connect_engine(spec: EngineSpec, timeout: int = 120) -> ApiEngine:
     """Connect to one engine; EngineUnavailable names the endpoint that did not answer."""
     endpoint, kwargs = _client_kwargs(spec)
     which = "" if spec.name in (endpoint, DEFAULT) else f" (engine {spec.name})"
-    if endpoint.startswith("unix://"):
-        sock = endpoint[len("unix://") :]
-        if os.path.exists(sock) and not os.access(sock, os.R_OK | os.W_OK):
-            raise EngineUnavailable(
-                f"no permission on the engine socket {sock}{which}",
-                "run as root, or add your user to the 'docker' group and log in again",
-            )
+    name = current_endpoint()[0] if spec.name == DEFAULT else spec.name
+    plain = set(kwargs) <= {"base_url", "use_ssh_client"} and not kwargs.get("tls")
+    if endpoint.startswith("unix://") and plain:
+        engine = connect_socket(endpoint[len("unix://") :], timeout, which)
+        return ApiEngine(engine, name=name, labels=spec.labels)
     try:
         client = docker.APIClient(version="auto", timeout=timeout, **kwargs)  # type: ignore[arg-type]
         info = client.info()
@@ -99,13 +98,12 @@ def connect_engine(spec: EngineSpec, timeout: int = 120) -> DockerPyEngine:
             f"no Docker engine answers at {endpoint}{which}: {type(exc).__name__}",
             START_HINT,
         ) from None
-    name = current_endpoint()[0] if spec.name == DEFAULT else spec.name
-    return DockerPyEngine(Engine(api=client, info=info), name=name, labels=spec.labels)
+    return ApiEngine(engine_for(client, info), name=name, labels=spec.labels)
 
 
 def connect_all(
     manifest_engines: Sequence[EngineSpec], cli: Sequence[str], timeout: int = 120
-) -> list[DockerPyEngine]:
+) -> list[ApiEngine]:
     """Every engine of the run, connected; one that does not answer stops the run (exit 3)
     before anything is built: its pinned or GPU images would otherwise land elsewhere."""
     engines = [connect_engine(spec, timeout) for spec in chosen(manifest_engines, cli)]

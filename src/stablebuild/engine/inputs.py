@@ -9,11 +9,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import docker.errors
-from docker.utils.build import exclude_paths
-
 from stablebuild import __version__
+from stablebuild.engine.api import NotFound
 from stablebuild.engine.client import Engine
+from stablebuild.engine.context import included
 from stablebuild.stages import global_values, parse, split_flags, stage_args, substitute
 
 _CONTENT_LIMIT = 1024 * 1024  # larger files are hashed by size and mtime, not content
@@ -40,7 +39,7 @@ def context_files(context: Path, dockerfile: Path) -> list[str]:
         rel_dockerfile = dockerfile.resolve().relative_to(context.resolve()).as_posix()
     except ValueError:
         rel_dockerfile = None
-    return sorted(exclude_paths(str(context), dockerignore_patterns(context), rel_dockerfile))
+    return sorted(included(str(context), dockerignore_patterns(context), rel_dockerfile))
 
 
 def copy_sources(text: str, args: Mapping[str, str]) -> list[str] | None:
@@ -126,7 +125,7 @@ def base_image_ids(
     for image in refs:
         try:
             ids[image] = str(engine.api.inspect_image(image)["Id"])
-        except docker.errors.ImageNotFound:
+        except NotFound:
             return None
     return ids
 

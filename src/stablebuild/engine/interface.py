@@ -1,6 +1,6 @@
 """The one engine seam: what a validation run asks of an engine, and nothing docker-py shaped.
 
-`DockerPyEngine` (engine/dockerpy.py) is the real implementation; the unit tests use a fake.
+`ApiEngine` (engine/apiengine.py) is the real implementation; the unit tests use a fake.
 Every method raises only `stablebuild.errors` exceptions: `EngineUnavailable` when the engine
 stopped answering (the scheduler may retry elsewhere), `EngineError` for anything else the
 engine got wrong. A failed build or probe is an outcome, never an exception.

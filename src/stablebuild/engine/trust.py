@@ -10,13 +10,15 @@ final image's chain keep their original base: the bundle never reaches the final
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stablebuild.buildargs import NO_SECRETS, Redactor, arg_problem
-from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.engine.client import LABEL_RUN, Engine, client_settings
+from stablebuild.engine.context import archive
 from stablebuild.errors import EngineError
 from stablebuild.stages import ParsedDockerfile, Stage, parse, substitute, variables
 
@@ -191,15 +193,21 @@ def _trust_image(
     # NOTE: untagged, with a label that does not change from run to run: the same base and
     # bundle give the same image id, so the builder stages built on it stay in the layer cache.
     image_id = None
-    for chunk in engine.api.build(
-        path=str(context), labels={LABEL_RUN: f"trust-{digest}"}, rm=True, forcerm=True,
-        decode=True,
-    ):  # fmt: skip
-        if "error" in chunk:
-            error = redactor.text(f"{base}: {str(chunk['error']).strip()}")
-            raise EngineError(f"could not add the CA bundle to {error}")
-        if isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
-            image_id = str(chunk["aux"]["ID"])
+    headers, proxies = client_settings(engine)
+    params = {"rm": "1", "forcerm": "1", "pull": "0", "q": "0", "nocache": "0",
+              "labels": json.dumps({LABEL_RUN: f"trust-{digest}"})}  # fmt: skip
+    if proxies:
+        params["buildargs"] = json.dumps(proxies)
+    tar, _ = archive(str(context), [])
+    try:
+        for chunk in engine.api.build(tar, params, headers=headers):
+            if "error" in chunk:
+                error = redactor.text(f"{base}: {str(chunk['error']).strip()}")
+                raise EngineError(f"could not add the CA bundle to {error}")
+            if isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
+                image_id = str(chunk["aux"]["ID"])
+    finally:
+        tar.close()
     if image_id is None:
         raise EngineError(
             f"could not add the CA bundle to {redactor.text(base)}: no image id from the build"

@@ -1,12 +1,13 @@
-"""The few engine calls a cache hit needs, over the engine's unix socket, with the stdlib only.
+"""The Engine API's HTTP over the engine's unix socket, with the standard library only.
 
-A re-validate of an unchanged stack asks the engine what it is and whether each image it used
-still exists; for that, loading docker-py and requests costs more than the whole answer. This
-client speaks the Engine API's HTTP/1.0 (one request per connection, read to its end: a few
-lines of socket code where `http.client` would load the e-mail parser) on
-`DOCKER_HOST=unix://...` (or the default socket) for `/_ping`, `/info`, `/version` and
-`/images/{id}/json`, and on anything it cannot speak (TLS, tcp://, ssh://, a docker context, a
-socket it may not open) says so with `Unanswered`: the caller then takes the full path.
+Loading docker-py and requests costs ~0.3 s, more than a whole re-validate of an unchanged
+stack; every call stablebuild makes on a local engine is a small JSON request or a stream, which
+a few lines of socket code speak: HTTP/1.0, one request per connection, read to its end (where
+`http.client` would load the e-mail parser). `EngineSocket.send` is the transport of
+`engine/api.py` on `DOCKER_HOST=unix://...` (or the default socket); `get_json`, `ping` and
+`inspect_image` serve the remembered answer, which must not load even that module. On anything
+this client cannot speak (TLS, tcp://, ssh://, a docker context) `socket_path` says None: the
+caller then goes through docker-py.
 """
 
 from __future__ import annotations
@@ -15,19 +16,28 @@ import json
 import os
 import socket
 import urllib.parse
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 TIMEOUT = 10.0
 MAX_BODY = 4 * 1024 * 1024  # an image's inspect is a few KB; more means something else answered
+CHUNK = 65536
 # Settings only docker-py (or the docker CLI) honours: with any of them set, the full path.
 _OTHER_SETTINGS = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT")
 
 
 class Unanswered(Exception):
     """This client cannot answer here; the full engine path can (or says why not)."""
+
+
+class SocketLost(Unanswered):
+    """The socket could not be reached, or the engine closed it mid-answer."""
+
+
+class SocketTimeout(Unanswered):
+    """The engine said nothing for the request's timeout."""
 
 
 def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
@@ -57,34 +67,95 @@ def _current_context(env: Mapping[str, str]) -> str | None:
     return str(context) if context else None
 
 
-def _response(data: bytes, where: str) -> tuple[int, bytes]:
-    """The status and body of one HTTP answer read to its end."""
-    head, sep, body = data.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.split(b"\r\n")
-    parts = status_line.split(b" ", 2)
-    if not sep or len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-        raise Unanswered(f"{where}: not an HTTP answer")
-    headers = {}
-    for line in header_lines:
-        name, _, value = line.partition(b":")
-        headers[name.strip().lower()] = value.strip().lower()
-    if headers.get(b"transfer-encoding") == b"chunked":
-        body = _unchunked(body, where)
-    return int(parts[1]), body
+@dataclass
+class Answer:
+    """One HTTP answer: its status and headers read, its body still to be read (`chunks`)."""
+
+    status: int
+    headers: dict[str, str]
+    chunks: Iterator[bytes] = field(default_factory=lambda: iter(()))
+
+    def read(self, limit: int = MAX_BODY) -> bytes:
+        """The whole body; Unanswered past `limit` bytes."""
+        out: list[bytes] = []
+        size = 0
+        for chunk in self.chunks:
+            out.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise Unanswered(f"answer over {limit} bytes")
+        return b"".join(out)
 
 
-def _unchunked(body: bytes, where: str) -> bytes:
-    out: list[bytes] = []
-    while True:
-        size_line, sep, rest = body.partition(b"\r\n")
+class _Reader:
+    """Buffered reads from a socket; closes it at the end (or when abandoned)."""
+
+    def __init__(self, sock: socket.socket, where: str) -> None:
+        self.sock = sock
+        self.where = where
+        self.buffer = b""
+        self.eof = False
+
+    def fill(self) -> bool:
+        if self.eof:
+            return False
         try:
-            size = int(size_line.split(b";")[0], 16)
-        except ValueError:
-            raise Unanswered(f"{where}: a broken chunked answer") from None
-        if not sep or size == 0:
-            return b"".join(out)
-        out.append(rest[:size])
-        body = rest[size + 2 :]
+            data = self.sock.recv(CHUNK)
+        except TimeoutError:
+            raise SocketTimeout(
+                f"{self.where}: no answer within {self.sock.gettimeout()} s"
+            ) from None
+        except OSError as exc:
+            raise SocketLost(f"{self.where}: {exc}") from None
+        if not data:
+            self.eof = True
+            return False
+        self.buffer += data
+        return True
+
+    def until(self, marker: bytes, limit: int) -> bytes:
+        while marker not in self.buffer:
+            if len(self.buffer) > limit or not self.fill():
+                raise SocketLost(f"{self.where}: the answer ended early")
+        head, _, self.buffer = self.buffer.partition(marker)
+        return head
+
+    def exactly(self, size: int) -> Iterator[bytes]:
+        while size > 0:
+            if not self.buffer and not self.fill():
+                raise SocketLost(f"{self.where}: the answer ended early")
+            part, self.buffer = self.buffer[:size], self.buffer[size:]
+            size -= len(part)
+            yield part
+
+    def rest(self) -> Iterator[bytes]:
+        while True:
+            if self.buffer:
+                part, self.buffer = self.buffer, b""
+                yield part
+            if not self.fill():
+                return
+
+
+def _body(reader: _Reader, headers: Mapping[str, str]) -> Iterator[bytes]:
+    try:
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while True:
+                size_line = reader.until(b"\r\n", 1024)
+                try:
+                    size = int(size_line.split(b";")[0], 16)
+                except ValueError:
+                    raise Unanswered(f"{reader.where}: a broken chunked answer") from None
+                if size == 0:
+                    return
+                yield from reader.exactly(size)
+                reader.until(b"\r\n", 2)
+        elif "content-length" in headers and headers["content-length"].isdigit():
+            yield from reader.exactly(int(headers["content-length"]))
+        else:
+            yield from reader.rest()
+    finally:
+        reader.sock.close()
 
 
 @dataclass(frozen=True)
@@ -100,23 +171,75 @@ class EngineSocket:
         path = socket_path(environ)
         return None if path is None else cls(path)
 
-    def _get(self, path: str) -> tuple[int, bytes]:
-        request = f"GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: stablebuild\r\n\r\n"
-        chunks: list[bytes] = []
-        size = 0
+    @property
+    def endpoint(self) -> str:
+        return f"unix://{self.path}"
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | IO[bytes] | Iterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Answer:
+        """Send one request; the answer's body streams from the socket (closed at its end).
+
+        `timeout` bounds each wait for the engine (a build silent for that long, a container
+        that runs longer than a `wait` may take), not the whole answer."""
+        target = path + ("?" + urllib.parse.urlencode(params) if params else "")
+        lines = [f"{method} {target} HTTP/1.0", "Host: docker", "User-Agent: stablebuild"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if isinstance(body, bytes):
+            lines.append(f"Content-Length: {len(body)}")
+        elif body is not None and hasattr(body, "seek"):
+            size = body.seek(0, os.SEEK_END)
+            body.seek(0)
+            lines.append(f"Content-Length: {size}")
+        elif method in ("POST", "PUT"):
+            lines.append("Content-Length: 0")
+        where = f"{self.path} {method} {path}"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(self.path)
-                sock.sendall(request.encode("ascii"))
-                while chunk := sock.recv(65536):
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > MAX_BODY + 65536:
-                        raise Unanswered(f"{self.path}{path}: answer over {MAX_BODY} bytes")
+            sock.settimeout(self.timeout if timeout is None else timeout)
+            sock.connect(self.path)
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            if isinstance(body, bytes):
+                sock.sendall(body)
+            elif body is not None and hasattr(body, "read"):
+                while data := body.read(CHUNK):
+                    sock.sendall(data)
+            elif body is not None:
+                for data in body:
+                    sock.sendall(data)
+        except TimeoutError:
+            sock.close()
+            raise SocketTimeout(f"{where}: no answer within {sock.gettimeout()} s") from None
         except OSError as exc:
-            raise Unanswered(f"{self.path}: {exc}") from None
-        return _response(b"".join(chunks), f"{self.path}{path}")
+            sock.close()
+            raise SocketLost(f"{self.path}: {exc}") from None
+        reader = _Reader(sock, where)
+        try:
+            head = reader.until(b"\r\n\r\n", 64 * 1024)
+        except Unanswered:
+            sock.close()
+            raise
+        status_line, *header_lines = head.split(b"\r\n")
+        parts = status_line.split(b" ", 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            sock.close()
+            raise Unanswered(f"{where}: not an HTTP answer")
+        found: dict[str, str] = {}
+        for line in header_lines:
+            name, _, value = line.partition(b":")
+            found[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        return Answer(int(parts[1]), found, _body(reader, found))
+
+    def _get(self, path: str) -> tuple[int, bytes]:
+        answer = self.send("GET", path)
+        return answer.status, answer.read()
 
     def get_json(self, path: str) -> Any:
         """The JSON document the engine answers to GET `path` (HTTP 200 only)."""
@@ -138,7 +261,7 @@ class EngineSocket:
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
         """`docker image inspect REF`: None when the engine has no such image."""
-        status, body = self._get(f"/images/{urllib.parse.quote(ref, safe=':@')}/json")
+        status, body = self._get(f"/images/{urllib.parse.quote(ref, safe=':@/')}/json")
         if status == 404:
             return None
         if status != 200:

@@ -7,9 +7,9 @@ import tarfile
 from collections.abc import Iterator
 from typing import Any
 
-import docker.errors
 import pytest
 
+from stablebuild.engine.api import ApiError, NotFound
 from stablebuild.engine.archive import (
     MAX_HOPS,
     Entry,
@@ -48,12 +48,12 @@ class FakeApi:
         self.served: dict[str, int] = {}
         self.closed: list[str] = []
 
-    def get_archive(self, container: str, path: str, chunk_size: int = 0) -> Any:
+    def get_archive(self, container: str, path: str) -> Any:
         if path in self.errors:
-            raise docker.errors.APIError(self.errors[path], explanation=self.errors[path])
+            raise ApiError(500, self.errors[path])
         if path not in self.files:
-            raise docker.errors.NotFound(f"no {path}")
-        return self._chunks(path, chunk_size or 4096), {"name": path.rsplit("/", 1)[-1]}
+            raise NotFound(404, f"no {path}")
+        return self._chunks(path, 4096), {"name": path.rsplit("/", 1)[-1]}
 
     def _chunks(self, path: str, size: int) -> Iterator[bytes]:
         data = self.files[path]

@@ -1,5 +1,5 @@
 """A daemon stopped mid-build makes the build "fail" (its RUN container killed, exit 137):
-DockerPyEngine tells that from an image's own failure by asking the engine afterwards."""
+ApiEngine tells that from an image's own failure by asking the engine afterwards."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests.exceptions
 
+from stablebuild.engine.api import EngineLost
+from stablebuild.engine.apiengine import ApiEngine
 from stablebuild.engine.build import BuildRequest
 from stablebuild.engine.client import Engine
-from stablebuild.engine.dockerpy import DockerPyEngine
 from stablebuild.errors import EngineUnavailable
 from stablebuild.report.model import BuildStatus
 
@@ -20,16 +20,16 @@ KILLED = "The command '/bin/sh -c sleep 40 && echo done' returned a non-zero cod
 
 
 class StoppingApi:
-    """What docker-py showed when dockerd got SIGTERM during `RUN sleep 40` (measured)."""
+    """What the engine showed when dockerd got SIGTERM during `RUN sleep 40` (measured)."""
 
-    base_url = "http+docker://localhost"
+    endpoint = "unix:///var/run/docker.sock"
     api_version = "1.41"
 
     def __init__(self, *, stopped: bool) -> None:
         self.stopped = stopped
         self.pings = 0
 
-    def build(self, **_: Any) -> Iterator[dict[str, Any]]:
+    def build(self, *_: Any, **__: Any) -> Iterator[dict[str, Any]]:
         yield {"stream": "Step 2/2 : RUN sleep 40 && echo done\n"}
         yield {"stream": " ---> Running in 2e372a2247a7\n"}
         yield {"error": KILLED, "errorDetail": {"code": 137, "message": KILLED}}
@@ -37,9 +37,7 @@ class StoppingApi:
     def ping(self) -> bool:
         self.pings += 1
         if self.stopped:
-            raise requests.exceptions.ConnectionError(
-                "('Connection aborted.', FileNotFoundError(2, 'No such file or directory'))"
-            )
+            raise EngineLost("/var/run/docker.sock: [Errno 2] No such file or directory")
         return True
 
 
@@ -49,12 +47,12 @@ def request(tmp_path: Path) -> BuildRequest:
 
 
 def test_a_build_cut_short_by_a_stopping_daemon_is_engine_unavailable(tmp_path: Path) -> None:
-    engine = DockerPyEngine(Engine(StoppingApi(stopped=True), {}), name="gpu-host")
+    engine = ApiEngine(Engine(StoppingApi(stopped=True), {}), name="gpu-host")
     with pytest.raises(EngineUnavailable) as caught:
         engine.build(request(tmp_path))
     assert caught.value.message.startswith(
-        "the engine at http+docker://localhost stopped answering while building slow: "
-        "('Connection aborted."
+        "the engine at unix:///var/run/docker.sock stopped answering while building slow: "
+        "/var/run/docker.sock: [Errno 2] No such file or directory"
     )
 
 
@@ -62,7 +60,7 @@ def test_a_build_that_fails_on_an_engine_still_answering_is_a_failed_build(
     tmp_path: Path,
 ) -> None:
     api = StoppingApi(stopped=False)
-    outcome = DockerPyEngine(Engine(api, {})).build(request(tmp_path))
+    outcome = ApiEngine(Engine(api, {})).build(request(tmp_path))
     assert outcome.status is BuildStatus.FAILED
     assert outcome.error == KILLED
     assert api.pings == 1

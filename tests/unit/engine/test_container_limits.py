@@ -17,17 +17,15 @@ from stablebuild.engine.containers import (
 
 
 class RecordingAPI:
-    """Records the host config of each container; every container exits at once."""
+    """Records the host config of each container (the Engine API's own words); every
+    container exits at once."""
 
     def __init__(self) -> None:
         self.host_configs: list[dict[str, Any]] = []
 
-    def create_host_config(self, **kwargs: Any) -> dict[str, Any]:
-        self.host_configs.append(kwargs)
-        return kwargs
-
-    def create_container(self, image: str, **kwargs: Any) -> dict[str, str]:
-        return {"Id": "c1"}
+    def create_container(self, config: dict[str, Any], name: str | None = None) -> str:
+        self.host_configs.append(config["HostConfig"])
+        return "c1"
 
     def inspect_image(self, image: str) -> dict[str, Any]:
         return {"Config": {}}
@@ -38,13 +36,16 @@ class RecordingAPI:
     def start(self, cid: str) -> None:
         pass
 
-    def wait(self, cid: str, timeout: float) -> dict[str, int]:
-        return {"StatusCode": 0}
+    def wait(self, cid: str, timeout: float) -> int:
+        return 0
 
-    def logs(self, cid: str, **_: Any) -> bytes:
+    def logs(self, cid: str, **_: Any) -> tuple[bytes, bytes]:
+        return b"", b""
+
+    def log_text(self, cid: str, **_: Any) -> bytes:
         return b""
 
-    def remove_container(self, cid: str, force: bool = False) -> None:
+    def remove_container(self, cid: str, volumes: bool = False) -> None:
         pass
 
 
@@ -53,9 +54,11 @@ def test_probe_gets_two_cpus_or_the_engine_s_count(ncpu: int, nano: int) -> None
     api = RecordingAPI()
     run_locked(Engine(api=api, info={"NCPU": ncpu}), "img", ["python3", "-c", "1"], run_id="r")
     config = api.host_configs[0]
-    assert config["pids_limit"] == PROBE_PIDS
-    assert config["nano_cpus"] == nano
-    assert config["network_mode"] == "none" and config["read_only"] is True
+    assert config["PidsLimit"] == PROBE_PIDS
+    assert config["NanoCpus"] == nano
+    assert config["Memory"] == 2 * 1024**3
+    assert config["CapDrop"] == ["ALL"] and config["SecurityOpt"] == ["no-new-privileges"]
+    assert config["NetworkMode"] == "none" and config["ReadonlyRootfs"] is True
 
 
 def test_an_engine_without_a_cpu_count_still_limits_the_probe() -> None:
@@ -74,5 +77,5 @@ def test_trial_gets_a_process_limit() -> None:
         health_path=None,
         start_seconds=1,
     )
-    assert api.host_configs[0]["pids_limit"] == TRIAL_PIDS
-    assert api.host_configs[0]["mem_limit"] == "2g"
+    assert api.host_configs[0]["PidsLimit"] == TRIAL_PIDS
+    assert api.host_configs[0]["Memory"] == 2 * 1024**3

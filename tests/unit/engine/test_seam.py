@@ -10,6 +10,8 @@ import docker.errors
 import pytest
 import requests.exceptions
 
+from stablebuild.engine.api import ApiError, EngineLost, NotFound, TimedOut
+from stablebuild.engine.apiengine import translated as api_translated
 from stablebuild.engine.dockerpy import translated
 from stablebuild.errors import EngineError, EngineUnavailable
 
@@ -62,3 +64,45 @@ def test_an_api_error_is_an_engine_error() -> None:
 def test_an_empty_error_still_gives_a_message() -> None:
     with pytest.raises(EngineError, match="DockerException"), translated("tcp://10.0.0.5:2376"):
         raise docker.errors.DockerException()
+
+
+def test_inside_the_engine_package_only_the_docker_py_modules_import_it() -> None:
+    # NOTE: a local engine is spoken to with the standard library (engine/unixapi.py): the
+    # modules a validation run loads must not pull docker-py in (~0.3 s of start-up).
+    users = sorted(
+        path.name
+        for path in (SRC / "engine").glob("*.py")
+        if imported_roots(path) & CLIENT_PACKAGES and _top_level_import(path)
+    )
+    assert users == ["dockerpy.py", "engines.py"]
+
+
+def _top_level_import(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(
+        isinstance(node, ast.Import | ast.ImportFrom)
+        and (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name or "").split(
+            "."
+        )[0]
+        in CLIENT_PACKAGES
+        for node in tree.body
+    )
+
+
+@pytest.mark.parametrize(
+    ("failure", "unavailable"),
+    [
+        (EngineLost("/var/run/docker.sock: [Errno 111] Connection refused"), True),
+        (TimedOut("no answer within 600 s"), True),
+        (ApiError(500, "no space left on device"), False),
+        (NotFound(404, "No such image: x"), False),
+    ],
+)
+def test_the_api_s_failures_leave_the_seam_as_stablebuild_errors(
+    failure: Exception, unavailable: bool
+) -> None:
+    with pytest.raises(EngineError) as caught, api_translated("unix:///run/docker.sock"):
+        raise failure
+    assert isinstance(caught.value, EngineUnavailable) is unavailable
+    assert "unix:///run/docker.sock" in caught.value.message
+    assert str(failure).split(": ", 1)[-1] in caught.value.message

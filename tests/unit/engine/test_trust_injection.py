@@ -6,9 +6,11 @@ sees exactly the text a real engine would have received.
 
 from __future__ import annotations
 
+import json
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -43,14 +45,20 @@ class TrustAPI:
         self.error = error
         self.builds: list[dict[str, Any]] = []
 
-    def build(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        self.builds.append(kwargs)
-        if "path" in kwargs and "dockerfile" not in kwargs:
-            self.dockerfiles.append((Path(kwargs["path"]) / "Dockerfile").read_text())
+    def build(
+        self, context: IO[bytes], params: dict[str, str], **_: Any
+    ) -> Iterator[dict[str, Any]]:
+        build = {**params, "buildargs": json.loads(params.get("buildargs", "{}"))}
+        self.builds.append(build)
+        if "dockerfile" not in params:  # a trust image: its context holds its Dockerfile
+            with tarfile.open(fileobj=context) as tar:
+                member = tar.extractfile("Dockerfile")
+                assert member is not None
+                self.dockerfiles.append(member.read().decode())
         if self.error:
             yield {"error": self.error}
             return
-        yield {"stream": f"Step 1/1 : RUN echo {kwargs.get('buildargs')}\n"}
+        yield {"stream": f"Step 1/1 : RUN echo {build['buildargs']}\n"}
         yield {"aux": {"ID": "sha256:" + "b" * 64}}
 
 

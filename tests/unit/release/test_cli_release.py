@@ -12,7 +12,7 @@ from tests.unit.engine.fake import FakeEngine
 from typer.testing import CliRunner
 
 import stablebuild.engine
-import stablebuild.engine.dockerpy
+import stablebuild.engine.apiengine
 from stablebuild.cli import app
 from stablebuild.history.interface import GitInfo, ImageRecord, RunKind, RunRecord
 from stablebuild.history.sqlite import SqliteStore
@@ -47,7 +47,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, FakeEn
     subprocess.run([*git, "commit", "-qm", "stack"], check=True)
     engine = FakeEngine()
     monkeypatch.setattr(stablebuild.engine, "connect", lambda: None)
-    monkeypatch.setattr(stablebuild.engine.dockerpy, "DockerPyEngine", lambda _: engine)
+    monkeypatch.setattr(stablebuild.engine.apiengine, "ApiEngine", lambda _: engine)
     monkeypatch.delenv("STABLEBUILD_HISTORY", raising=False)
     return tmp_path, engine
 
