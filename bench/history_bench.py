@@ -134,7 +134,7 @@ def one_recording(url: str) -> None:
 
     `seconds` = before + after, the wall time a validate is longer for recording its run.
     """
-    import stablebuild.cli.app
+    import stablebuild.cli.root
     import stablebuild.cli.validate
     import stablebuild.engine
     import stablebuild.report.model

@@ -33,9 +33,9 @@ def main() -> None:
         if code is not None:
             sys.stdout.flush()
             sys.exit(code)
-    from stablebuild.cli import app
+    from stablebuild.cli import run
 
-    app()
+    run(argv)
 
 
 if __name__ == "__main__":

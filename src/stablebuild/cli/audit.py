@@ -15,7 +15,7 @@ import typer
 from stablebuild import config, urls
 from stablebuild.audit.options import AuditFormat, AuditOptions, FailOn
 from stablebuild.cli import values
-from stablebuild.cli.app import app, detail, err, output_exit_code, write_outputs
+from stablebuild.cli.root import app, detail, err, output_exit_code, write_outputs
 from stablebuild.errors import UsageError
 from stablebuild.outputs import parse_targets
 from stablebuild.paths import shown

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from stablebuild.cli import values
-from stablebuild.cli.app import base_app, note
+from stablebuild.cli.root import base_app, note
 from stablebuild.errors import UsageError
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stablebuild.cli import values
-from stablebuild.cli.app import EXIT_ENGINE, Verbosity, app, verbosity
+from stablebuild.cli.root import EXIT_ENGINE, Verbosity, app, verbosity
 
 if TYPE_CHECKING:
     from stablebuild.manifest.model import Manifest

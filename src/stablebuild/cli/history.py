@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from stablebuild.cli import values
-from stablebuild.cli.app import EXIT_ENGINE, EXIT_USAGE, app, err, report_error
+from stablebuild.cli.root import EXIT_ENGINE, EXIT_USAGE, app, err, report_error
 from stablebuild.errors import UsageError
 from stablebuild.history.formats import HistoryFormat
 

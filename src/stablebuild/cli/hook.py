@@ -20,7 +20,7 @@ import typer
 
 from stablebuild import __version__, atomic
 from stablebuild.cli import values
-from stablebuild.cli.app import CONTEXT, app, note
+from stablebuild.cli.root import CONTEXT, app, note
 from stablebuild.errors import UsageError
 
 MARKER = "# stablebuild-hook: written by `stablebuild hook install`"

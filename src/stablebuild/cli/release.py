@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stablebuild.cli import values
-from stablebuild.cli.app import app, err
+from stablebuild.cli.root import app, err
 from stablebuild.cli.history import DirectoryArg, HistoryOpt, ManifestOpt, ProfileOpt, _fail
 from stablebuild.errors import UsageError
 

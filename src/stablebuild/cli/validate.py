@@ -11,7 +11,7 @@ import typer
 
 from stablebuild.buildargs import arg_problem
 from stablebuild.cli import values
-from stablebuild.cli.app import (
+from stablebuild.cli.root import (
     EXIT_ENGINE,
     EXIT_INTERRUPTED,
     Verbosity,

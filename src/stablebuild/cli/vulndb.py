@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from stablebuild.cli import values
-from stablebuild.cli.app import EXIT_ENGINE, app, err
+from stablebuild.cli.root import EXIT_ENGINE, app, err
 from stablebuild.errors import UsageError
 from stablebuild.paths import shown
 

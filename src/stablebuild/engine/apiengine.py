@@ -251,6 +251,8 @@ class ApiEngine(EngineInterface):
         build_timeout: float,
         observer: Observer,
     ) -> None:
+        if manifest.stack is None:  # NOTE: the phase's modules (compose, HTTP) not loaded
+            return
         # NOTE: imported here: the stack phase sits above the engine layer and imports it.
         from stablebuild.stack import run_stack
 
