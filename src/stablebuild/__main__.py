@@ -1,8 +1,8 @@
 """The `stablebuild` program (`python -m stablebuild`, and the console script).
 
 Nothing heavy is imported before Ctrl-C handling is in place: an interrupt while the CLI's
-modules load is exit 130 like any other, not a traceback. A `validate` whose answer is
-remembered (`answer.py`) is answered before Typer and the rest are loaded at all.
+modules load is exit 130 like any other, not a traceback. A `validate` or an `audit` whose
+answer is remembered (`answer.py`) is answered before Typer and the rest are loaded at all.
 """
 
 from __future__ import annotations
@@ -14,25 +14,38 @@ from stablebuild import interrupt
 _ROOT_OPTIONS = ("-q", "--quiet", "-v", "--verbose")
 
 
-def _validate(argv: list[str]) -> bool:
-    """Whether the command line is a `validate` (after root options only), help not asked."""
+_REMEMBERED = ("validate", "audit")  # the commands whose answers are remembered
+# What is never an answer to remember: help, and a rule's explanation.
+_NOT_ANSWERS = ("-h", "--help", "--explain")
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command whose answer may be remembered (after root options only), help not asked."""
     for i, word in enumerate(argv):
         if word not in _ROOT_OPTIONS:
-            return word == "validate" and not {"-h", "--help"} & set(argv[i:])
-    return False
+            asked = any(a.split("=", 1)[0] in _NOT_ANSWERS for a in argv[i:])
+            return word if word in _REMEMBERED and not asked else None
+    return None
 
 
 def main() -> None:
     interrupt.install()
     argv = sys.argv[1:]
-    if _validate(argv):
+    command = _command(argv)
+    code = None
+    if command == "validate":
         from stablebuild import verdict
 
         verdict.invocation = argv
         code = verdict.answer(argv)
-        if code is not None:
-            sys.stdout.flush()
-            sys.exit(code)
+    elif command == "audit":
+        from stablebuild.audit import answer
+
+        answer.invocation = argv
+        code = answer.answer(argv)
+    if code is not None:
+        sys.stdout.flush()
+        sys.exit(code)
     from stablebuild.cli import run
 
     run(argv)

@@ -1,25 +1,31 @@
-"""The remembered answer: an unchanged `validate` answered without loading the machinery.
+"""The remembered answer: an unchanged `validate` or `audit` answered without loading the
+machinery.
 
-A run that answered entirely from the cache (every build reused, every image's checks and the
-stack phase's verdict judged before) leaves a memo under the digest of its command line, its
-working folder and the environment that configures stablebuild, Docker and pip. The memo holds
-the report (before the history's regression checks, which are judged again), the progress
-events the run emitted, the parameters its ending needs, and what the answer depends on:
+A run whose answer can be given again leaves a memo under the digest of its command line, its
+working folder and the environment that configures stablebuild, Docker, pip and hadolint. The
+memo says which command it answers (`kind`), holds what that command's ending needs (its
+parameters and report; for `validate` also the progress events it emitted) and what the answer
+depends on:
 
-- every file and folder under the manifest's folder, by stat signature (size, mode, inode,
-  modification and change times; a folder's times change when an entry is added or removed),
-  except stablebuild's own `.stablebuild/`, the command's `-o` files, and `.git/` when no build
-  context sends it;
-- the files read from outside it: files the command line names, `pyproject.toml` in every
-  folder above, pip's configuration files, Docker's `config.json`;
+- every file and folder under the stack's (or the audited) folder, by stat signature (size,
+  mode, inode, modification and change times; a folder counts by its entries), except
+  stablebuild's own `.stablebuild/`, the command's `-o` files, and `.git/`'s contents where
+  the answer does not read them;
+- the files read from outside it: files the command line names, `pyproject.toml` (and `.git`)
+  in every folder above, pip's configuration files, Docker's `config.json` for `validate`;
+  for `audit` also the package index's cached pages it used, its vulnerability database and
+  hadolint (the program, wherever it could be found, and its configuration files);
+- folders read whole (an audit's vulnerability database), and paths whose real path counts;
+- when the answer stops being true by the clock alone (an index page cached for a day);
 - environment values the compose files name;
-- the engine: its unix socket, what `/info` and `/version` say it is, and the id of every image
-  the answer used (the images themselves, their bases, the stack's supporting images).
+- for `validate`, the engine: its unix socket, what `/info` says it is, and the id of every
+  image the answer used (the images themselves, their bases, the stack's supporting images).
 
-The next invocation with the same key checks all of that (a stat walk and a few requests on
-the engine's socket, through the standard library only) and, when nothing differs, replays the
-memo through the same renderers as the full command (`verdict.py`). Anything different, unknown
-or unreadable is a miss, and the full command runs as if there were no memo.
+The next invocation with the same key checks all of that (a stat walk and, for `validate`, a
+few requests on the engine's socket, through the standard library only) and, when nothing
+differs, replays the memo through the same renderers as the full command (`verdict.py`,
+`audit/answer.py`). Anything different, unknown or unreadable is a miss, and the full command
+runs as if there were no memo.
 
 Memos are JSON files in the user's cache folder, written atomically and signed with a key kept
 outside it (a cache restored from another machine or job never answers); they hold no secret:
@@ -34,19 +40,20 @@ import json
 import os
 import stat
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stablebuild import __version__
 
-MEMO_VERSION = 3
+MEMO_VERSION = 4
 KEEP = 64  # memos kept; the least recently written go first
 # A tree larger than this is not remembered: walking it would cost more than the answer saves.
 MAX_ENTRIES = 20_000
-# Settings read from the environment by stablebuild, the Docker client and pip.
-_ENV_PREFIXES = ("STABLEBUILD_", "DOCKER_", "PIP_", "XDG_")
+# Settings read from the environment by stablebuild, the Docker client, pip and hadolint.
+_ENV_PREFIXES = ("STABLEBUILD_", "DOCKER_", "PIP_", "XDG_", "HADOLINT_")
 _ENV_NAMES = ("HOME", "PATH", "USER")
 _INFO_FIELDS = (
     "ID",
@@ -65,21 +72,24 @@ _INFO_FIELDS = (
 
 
 def memo_folder(cache_dir: Path | None = None) -> Path:
+    """Where memos are kept, every command's (NOTE: under `validate/`, where the first were)."""
     from stablebuild.paths import default_cache_dir
 
     return (cache_dir or default_cache_dir()) / "validate" / "answers"
 
 
 def memo_key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
-    """The digest of one invocation: the command line, the folder, the settings' environment."""
+    """The digest of one invocation: the program, the command line, the folder, the settings'
+    environment."""
     settings = {
         name: value
         for name, value in sorted(environ.items())
         if name.startswith(_ENV_PREFIXES) or name in _ENV_NAMES
     }
-    text = json.dumps(
-        ["answer", MEMO_VERSION, __version__, sys.version_info[:2], list(argv), cwd, settings]
-    )
+    # NOTE: the program itself counts: another installation reads its own pip.conf, finds its
+    # own hadolint beside its interpreter
+    program = [__version__, sys.executable, sys.version_info[:2]]
+    text = json.dumps(["answer", MEMO_VERSION, *program, list(argv), cwd, settings])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -100,14 +110,19 @@ def _stat_signature(st: os.stat_result) -> list[int]:
     return [st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def tree(root: str, skip: Iterable[str]) -> dict[str, list[int]] | None:
+def tree(
+    root: str, skip: Iterable[str], shallow: Iterable[str] = ()
+) -> dict[str, list[int]] | None:
     """Every entry under `root` (relative path -> signature), symbolic links not followed
-    into folders; None when there are more than MAX_ENTRIES.
+    into folders; None when there are more than MAX_ENTRIES. Entries in `skip` (relative
+    paths) are left out; folders named in `shallow` count themselves, not what they hold
+    (`.git`, wherever it is: whether there is one).
 
     A folder counts by its entries (all listed), not its times: a `-o` file replaced in the
     stack's folder changes that folder's times on every run without changing any answer.
     """
     skipped = {os.path.normpath(os.path.join(root, s)) for s in skip}
+    closed = set(shallow)
     found: dict[str, list[int]] = {}
     pending = [root]
     while pending:
@@ -129,30 +144,41 @@ def tree(root: str, skip: Iterable[str]) -> dict[str, list[int]] | None:
                 found[rel] = []
                 continue
             found[rel] = _stat_signature(st)
-            if stat.S_ISDIR(st.st_mode) and not entry.is_symlink():
+            if stat.S_ISDIR(st.st_mode) and not entry.is_symlink() and entry.name not in closed:
                 pending.append(entry.path)
             if len(found) > MAX_ENTRIES:
                 return None
     return found
 
 
-def outside_files(named: Sequence[str], root: str, environ: Mapping[str, str]) -> list[str]:
+def outside_files(
+    named: Sequence[str],
+    root: str,
+    environ: Mapping[str, str],
+    *,
+    above: Sequence[str] = ("pyproject.toml",),
+    docker: bool = True,
+) -> list[str]:
     """Files read from outside the manifest's folder that can change an answer: those the
-    command line named, and those the configuration layer, pip and Docker read."""
+    command line named, those the configuration layer and pip read, and Docker's (`docker`).
+    `above`: the names looked for in every folder from `root` up (`.git` says where the work
+    tree's root is: where pyproject.toml is looked for, and what an audit's paths are relative
+    to)."""
     from stablebuild import pipconfig
 
     paths = [os.path.abspath(p) for p in named]
     folder = os.path.realpath(root)
-    while True:  # the configuration layer's pyproject.toml, up to the file system's root
-        paths.append(os.path.join(folder, "pyproject.toml"))
+    while True:  # up to the file system's root
+        paths += [os.path.join(folder, name) for name in above]
         parent = os.path.dirname(folder)
         if parent == folder:
             break
         folder = parent
     home = Path(environ.get("HOME") or Path.home())
     paths += [str(p) for p in pipconfig.config_files(environ, home, Path(sys.prefix))]
-    docker = environ.get("DOCKER_CONFIG") or str(home / ".docker")
-    paths.append(os.path.join(docker, "config.json"))
+    if docker:
+        config = environ.get("DOCKER_CONFIG") or str(home / ".docker")
+        paths.append(os.path.join(config, "config.json"))
     return sorted(set(paths))
 
 
@@ -188,17 +214,22 @@ class Memo:
     """One remembered answer (see the module's docstring)."""
 
     key: str
-    params: dict[str, Any]  # what the command's ending needs (verdict.py)
-    report: dict[str, Any]  # report/codec.py data
+    params: dict[str, Any]  # what the command's ending needs (verdict.py, audit/answer.py)
+    report: dict[str, Any]  # report/codec.py data; an audit's: audit/answer.py's
     events: list[list[Any]]  # [image, kind, message, step, total]
     root: str
     skip: list[str]  # under root, relative
     tree: dict[str, list[int]]
     files: dict[str, list[int] | None]
     environment: dict[str, str | None]
-    socket: str
-    engine: dict[str, Any]
-    images: dict[str, str]  # reference or id -> id
+    socket: str = ""  # "": the answer does not depend on an engine
+    engine: dict[str, Any] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)  # reference or id -> id
+    kind: str = "validate"  # the command it answers
+    shallow: list[str] = field(default_factory=list)  # folder names counted, not walked
+    folders: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # read whole
+    resolved: dict[str, str] = field(default_factory=dict)  # path -> its real path
+    expires: float | None = None  # when it stops being true by the clock alone
 
     def to_json(self) -> str:
         data = {"memo": MEMO_VERSION, **self.__dict__}
@@ -273,8 +304,8 @@ def forget(key: str, cache_dir: Path | None = None) -> None:
         (memo_folder(cache_dir) / f"{key}.json").unlink()
 
 
-def read(key: str, cache_dir: Path | None = None) -> Memo | None:
-    """The memo for `key`, when this user's key signed it and it is for that key."""
+def read(key: str, cache_dir: Path | None = None, *, kind: str = "validate") -> Memo | None:
+    """The memo for `key`, when this user's key signed it and it is for that key and command."""
     import hmac
 
     signer = signing_key(create=False)
@@ -289,20 +320,34 @@ def read(key: str, cache_dir: Path | None = None) -> Memo | None:
     if not hmac.compare_digest(signature, _signature(signer, text)):
         return None
     memo = Memo.from_json(text)
-    return memo if memo is not None and memo.key == key else None
+    return memo if memo is not None and memo.key == key and memo.kind == kind else None
 
 
-def still_true(memo: Memo, environ: Mapping[str, str]) -> str | None:
+def still_true(memo: Memo, environ: Mapping[str, str], now: float | None = None) -> str | None:
     """Why the memo no longer answers (None: it does). Cheapest checks first."""
-    from stablebuild.engine.unixapi import EngineSocket, Unanswered
-
     if environment(memo.environment, environ) != memo.environment:
         return "an environment value the compose files name changed"
+    if memo.expires is not None and (time.time() if now is None else now) >= memo.expires:
+        return "a cached answer it used has expired"
+    for path, real in memo.resolved.items():
+        if os.path.realpath(path) != real:
+            return f"{path} leads elsewhere"
     for path, sig in memo.files.items():
         if signature(path) != sig:
             return f"{path} changed"
-    if tree(memo.root, memo.skip) != memo.tree:
+    if tree(memo.root, memo.skip, memo.shallow) != memo.tree:
         return f"a file under {memo.root} changed"
+    for folder, entries in memo.folders.items():
+        if tree(folder, ()) != entries:
+            return f"a file under {folder} changed"
+    if not memo.socket:
+        return None
+    return _engine_changed(memo)
+
+
+def _engine_changed(memo: Memo) -> str | None:
+    from stablebuild.engine.unixapi import EngineSocket, Unanswered
+
     socket = EngineSocket(memo.socket)
     try:
         if engine_identity(socket) != memo.engine:
@@ -321,10 +366,12 @@ __all__ = [
     "engine_identity",
     "environment",
     "forget",
+    "memo_folder",
     "memo_key",
     "outside_files",
     "read",
     "signature",
+    "signing_key",
     "still_true",
     "tree",
     "write",

@@ -1,4 +1,5 @@
-"""Start-up is the cost of a cached re-validate: what the program imports, counted in modules.
+"""Start-up is the cost of a cached re-validate, or of an audit answered from its memo: what the
+program imports, counted in modules.
 
 Each case runs in a fresh interpreter and fails when a forbidden module is imported or the
 module count passes its budget (counts, not seconds: they do not depend on the machine's load).
@@ -9,6 +10,8 @@ or raise the budget here and say why in the commit.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +100,45 @@ def test_option_parsing_does_not_import_pydantic() -> None:
     argv += ("--build-timeout", "60", "--profile", "ci", "-j", "0")
     modules = _modules(_PROGRAM, *argv)
     assert _forbidden(modules, HEAVY) == []
+
+
+# What an audit answered from its memo never loads: the CLI and its option parsing, the
+# manifest loader, the settings' merging, the rule families and what they parse with.
+AUDIT_MACHINERY = (*HEAVY, "typer", "click", "rich", "packaging", "yaml", "dockerfile_parse")
+AUDIT_MACHINERY += ("stablebuild.cli", "stablebuild.manifest", "stablebuild.config.merge")
+AUDIT_MACHINERY += ("stablebuild.audit.runner", "stablebuild.audit.catalog")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "budget"),
+    [("json", 175), ("sarif", 175), ("codequality", 175), ("github", 175)],
+)
+def test_an_audit_answered_from_its_memo_imports_within_budget(
+    fmt: str, budget: int, tmp_path: Path
+) -> None:
+    """The reference stack audited twice (its history recorded, as by default): the second
+    answer is remembered. SARIF, Code Quality and GitHub texts are kept as they were; JSON is
+    rendered again (it says the run's duration)."""
+    repo = tmp_path / "ffmpeg-api"
+    shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns(".stablebuild"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STABLEBUILD_", "GITHUB_"))}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "c")}
+    argv = ("audit", str(repo), "--offline", "-f", fmt)
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _PROGRAM, *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env=env,
+            check=False,
+        )
+        _, marker, tail = done.stdout.rpartition("\n@@")
+        assert marker, f"no module list: {done.stderr[-2000:]}"
+        runs.append(set(json.loads(tail)))
+    full, hit = runs
+    assert "stablebuild.audit.runner" in full  # the first answer is the full command's
+    assert _forbidden(hit, AUDIT_MACHINERY) == []
+    assert len(hit) <= budget, f"{len(hit)} modules imported, budget {budget}"

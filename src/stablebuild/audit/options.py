@@ -6,19 +6,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from stablebuild.audit.format.interface import AuditFormat as AuditFormat
 from stablebuild.config import DEFAULT_INDEX_URL as DEFAULT_INDEX_URL
 from stablebuild.config import default_cache_dir as default_cache_dir
-
-
-class AuditFormat(str, Enum):
-    """`stablebuild audit --format`."""
-
-    TABLE = "table"
-    JSON = "json"
-    MARKDOWN = "markdown"
-    SARIF = "sarif"
-    CODEQUALITY = "codequality"  # GitLab Code Quality JSON
-    GITHUB = "github"  # `file:line: severity rule message` lines, for problem matchers
 
 
 class FailOn(str, Enum):

@@ -6,15 +6,16 @@ subprocess per Dockerfile) is started first and collected last, so it overlaps t
 Then, before the gate: inline suppressions (`suppress`), the rule levels of `audit.rules`
 (`off` drops a rule, a level replaces its severity), credentials masked in every message, and
 the baseline (`baseline`), written first when asked. Only `active` findings reach the gate.
+What the run consults besides the files (hadolint, and through the families the index's cached
+pages and the vulnerability database) is recorded while `consulted.recording()` is open.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from stablebuild import urls
@@ -22,6 +23,7 @@ from stablebuild.audit import (
     baseline,
     ci,
     compose,
+    consulted,
     dockerfile,
     hadolint,
     pins,
@@ -31,15 +33,15 @@ from stablebuild.audit import (
     wheels,
 )
 from stablebuild.audit.baseline import Entry
-from stablebuild.audit.finding import Finding, Severity, State
+from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.fingerprint import fingerprints, places
 from stablebuild.audit.options import AuditOptions, FailOn
 from stablebuild.audit.project import Project
+from stablebuild.audit.result import AuditResult
 from stablebuild.audit.rule import Rule as RuleDeclaration
 from stablebuild.buildargs import Redactor
 from stablebuild.config import Settings
 from stablebuild.manifest.model import Manifest
-from stablebuild.report.format.source import Place
 
 SB000 = RuleDeclaration(
     "SB000",
@@ -83,57 +85,6 @@ NOT_CHECKED = {
     "SB701": ("SB700",),
     "SB702": ("SB700",),
 }
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    root: Path
-    findings: tuple[Finding, ...]  # sorted by file, line, rule; every state
-    files_scanned: int  # files discovered and considered by the rules
-    seconds: float
-    errors: Mapping[str, str] = field(default_factory=dict)  # family -> what went wrong inside it
-    timings: Mapping[str, float] = field(default_factory=dict)  # family -> seconds
-    ids: tuple[str, ...] = ()  # each finding's fingerprint; empty: computed when asked
-    baseline: Path | None = None  # the baseline file in use
-    fixed: tuple[Entry, ...] = ()  # its entries no finding matches any more
-
-    @property
-    def active(self) -> tuple[Finding, ...]:
-        """The findings that count toward the gate."""
-        return tuple(f for f in self.findings if f.active)
-
-    def counts(self) -> dict[str, int]:
-        """Active findings by severity."""
-        out = {s.value: 0 for s in Severity}
-        for finding in self.active:
-            out[finding.severity.value] += 1
-        return out
-
-    def states(self) -> dict[str, int]:
-        """Findings that do not count, by why: suppressed, baseline."""
-        out = {State.SUPPRESSED.value: 0, State.BASELINE.value: 0}
-        for finding in self.findings:
-            if not finding.active:
-                out[finding.state.value] += 1
-        return out
-
-    def places(self) -> tuple[Path, list[Place | None]]:
-        """The git work tree root and each finding's place in it (read once)."""
-        return self._placed
-
-    def fingerprints(self) -> tuple[str, ...]:
-        """Each finding's stable id, in order (`stablebuild.audit.fingerprint`)."""
-        if len(self.ids) == len(self.findings):
-            return self.ids
-        return self._fingerprints
-
-    @cached_property
-    def _placed(self) -> tuple[Path, list[Place | None]]:
-        return places(self.root, self.findings)
-
-    @cached_property
-    def _fingerprints(self) -> tuple[str, ...]:
-        return tuple(fingerprints(self.findings, self._placed[1]))
 
 
 def effective_options(options: AuditOptions, manifest: Manifest | None) -> AuditOptions:
@@ -198,13 +149,15 @@ def run_audit(root: Path, options: AuditOptions, manifest: Manifest | None) -> A
 
     def start_hadolint() -> list[Finding]:
         nonlocal collect
+        if options.hadolint:
+            consulted.hadolint()
         collect = hadolint.start(project, options)
         return []
 
     guarded("hadolint", start_hadolint)
     for name, rule in FAMILIES:
         guarded(name, lambda rule=rule: rule(project, options))  # type: ignore[misc]
-    guarded("hadolint", lambda: collect())
+    guarded("hadolint", lambda: _collected(collect))
     t0 = time.perf_counter()
     judged = _suppressed(project, [*findings, *project.read_problems], options, errors)
     redact = _redactor(options)
@@ -230,6 +183,15 @@ def run_audit(root: Path, options: AuditOptions, manifest: Manifest | None) -> A
     )
     result.__dict__["_placed"] = where  # NOTE: the lines were read once; the formats reuse them
     return result
+
+
+def _collected(collect: Callable[[], list[Finding]]) -> list[Finding]:
+    found = collect()
+    # NOTE: hadolint failing on a file (a crash, a timeout: SB702 on that file) need not repeat;
+    # its note on files it cannot parse (SB702 on no file) does
+    if any(f.rule == hadolint.SB702.id and f.file for f in found):
+        consulted.cannot_repeat("hadolint failed on a file")
+    return found
 
 
 def _suppressed(

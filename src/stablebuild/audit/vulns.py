@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from packaging.version import Version
 
+from stablebuild.audit import consulted
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.options import AuditOptions
 from stablebuild.audit.pins import inventory
@@ -128,9 +129,11 @@ def database(project: Project, options: AuditOptions) -> VulnDatabase | None:
     if path is None and project.manifest is not None:
         path = project.manifest.audit.vuln_db
     if path is not None:
+        consulted.database(path)
         return open_database(path)  # the CLI's is relative to the cwd, the manifest's absolute
     if not options.online_vulns:
         return None
+    consulted.cannot_repeat("the PyPA advisory database is fetched (--online-vulns)")
     folder = cached(options.cache_dir, offline=options.offline, timeout=options.index_timeout)
     return open_database(folder)
 

@@ -23,6 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.version import InvalidVersion, Version
 
+from stablebuild.audit import consulted
 from stablebuild.audit import platforms as plat
 from stablebuild.audit.finding import Finding, Severity
 from stablebuild.audit.index import Fetch, IndexAnswer, SimpleIndex
@@ -177,7 +178,7 @@ def run(
             offline=options.offline,
             fetch=source,
         )
-        answers[url] = index.lookup(wanted[url])
+        answers[url] = consulted.lookup(index, wanted[url])
         if index.down is not None:
             dead[index.display] = index.down
     stale = sorted({a.name for by in answers.values() for a in by.values() if a.stale})

@@ -15,13 +15,13 @@ import typer
 from stablebuild import config, urls
 from stablebuild.audit.options import AuditFormat, AuditOptions, FailOn
 from stablebuild.cli import values
-from stablebuild.cli.root import app, detail, err, output_exit_code, write_outputs
+from stablebuild.cli.root import app, detail, err
 from stablebuild.errors import UsageError
 from stablebuild.outputs import parse_targets
 from stablebuild.paths import shown
 
 if TYPE_CHECKING:
-    from stablebuild.audit.runner import AuditResult
+    from stablebuild.audit.result import AuditResult
     from stablebuild.manifest.model import Manifest
 
 
@@ -203,16 +203,19 @@ def audit(
 ) -> None:
     """Audit Python versions, pins, wheel coverage, Dockerfiles, compose, CI and vulnerabilities."""
     # NOTE: imported here, not at the top: every command pays for what the CLI imports.
-    from stablebuild.audit.format import formatter
+    from stablebuild.audit import answer as remembered
+    from stablebuild.audit import consulted
+    from stablebuild.audit.ending import HistorySettings, Rendered, conclude, open_history
     from stablebuild.audit.runner import exit_code, options_from, run_audit
-    from stablebuild.cli.history import audit_history
-    from stablebuild.report.ci_surfaces import announce_audit
 
     stdout_format = output_format or AuditFormat.TABLE
     # Checked before any work: a typo in -o must not cost an audit.
     targets = parse_targets(output or [], AuditFormat, fallback=stdout_format)
+    # NOTE: before anything is read: an answer is remembered only if nothing changed meanwhile
+    before = remembered.prepare(directory, named=[manifest_path], outputs=[t.path for t in targets])
     manifest = _manifest(directory, manifest_path, profile)
-    recorder = audit_history(directory, manifest, history)  # a bad --history: exit 2 now
+    history_settings = HistorySettings.of(directory, manifest, history)
+    session = open_history(history_settings)  # a bad --history: exit 2 now
     flags = config.Flags(
         fail_on=fail_on.value if fail_on is not None else None,
         rules=tuple(rule or ()),
@@ -230,38 +233,47 @@ def audit(
     )
     settings = config.resolve(directory, flags, manifest)  # a bad value anywhere: exit 2 now
     options = options_from(settings, write_baseline=write_baseline)
-    result = run_audit(directory, options, manifest)
+    before = remembered.settle(
+        before, manifest, session, cache_dir=options.cache_dir, baseline=options.baseline
+    )
+    with consulted.recording() as record:
+        result = run_audit(directory, options, manifest)
     if write_baseline is not None:
         err.print(
             f"baseline written to {shown(write_baseline)} ({len(result.findings)} findings)",
             markup=False,
         )
-    _details(result, options)
-    announce_audit(result)  # workflow commands and step summary, when run in GitHub Actions
-    written = write_outputs(targets, lambda fmt: formatter(fmt).format(result))
-    if stdout_format is AuditFormat.TABLE:
-        from rich.console import Console
-
-        from stablebuild.audit.format.table import renderable
-
-        Console(highlight=False, soft_wrap=False, emoji=False).print(renderable(result))
-    else:
-        typer.echo(formatter(stdout_format).format(result), nl=False)
+    sources = _details(result, options)
     code = exit_code(result, settings.fail_on)
-    # NOTE: suppressed and baseline findings are known: only those that count are recorded
-    recorder.finish_audit(result.active, seconds=result.seconds, failed=code != 0)
-    raise typer.Exit(code if written else output_exit_code(code))
+    rendered = Rendered(result)
+    ended = conclude(rendered, stdout_format, targets, code, session, history_settings)
+    why_not = remembered.remember(
+        before,
+        record,
+        rendered,
+        fmt=stdout_format,
+        outputs=output or [],
+        code=code,
+        history=history_settings,
+        details=sources,
+        write_baseline=write_baseline is not None,
+    )
+    detail(f"answer not remembered: {why_not}" if why_not else "answer remembered")
+    raise typer.Exit(ended)
 
 
-def _details(result: AuditResult, options: AuditOptions) -> None:
-    """What `-v` adds on stderr: where answers came from, and where the time went."""
+def _details(result: AuditResult, options: AuditOptions) -> str:
+    """What `-v` adds on stderr: where answers came from, and where the time went. The first
+    line, which a remembered answer says again."""
     shown_urls = [
         urls.without_credentials(u) for u in (options.index_url, *options.extra_index_urls)
     ]
     source = "the cache only (--offline)" if options.offline else " + ".join(shown_urls)
-    detail(f"package index: {source}; vulnerability database: {options.vuln_db or 'none'}")
+    sources = f"package index: {source}; vulnerability database: {options.vuln_db or 'none'}"
+    detail(sources)
     families = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.timings.items())
     detail(f"{result.files_scanned} files audited in {result.seconds:.2f} s ({families})")
+    return sources
 
 
 def _manifest(directory: Path, path: Path | None, profile: str | None) -> Manifest | None:

@@ -4,7 +4,7 @@ inline, recorded in the baseline, and baseline entries nothing matches any more.
 from __future__ import annotations
 
 from stablebuild.audit.finding import State
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 
 
 def note(result: AuditResult) -> str:

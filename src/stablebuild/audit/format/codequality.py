@@ -15,7 +15,7 @@ from typing import Any
 from stablebuild.audit.finding import Severity, State
 from stablebuild.audit.format.interface import AuditFormatter
 from stablebuild.audit.format.places import located
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 from stablebuild.report.format.codequality import issue
 
 SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}

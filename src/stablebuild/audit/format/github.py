@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from stablebuild.audit.format.interface import AuditFormatter
 from stablebuild.audit.format.places import located
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 from stablebuild.report.format.github import line
 
 

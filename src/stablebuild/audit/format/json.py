@@ -7,7 +7,7 @@ from typing import Any
 
 from stablebuild import __version__
 from stablebuild.audit.format.interface import AuditFormatter
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 
 SCHEMA = 1
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from stablebuild.audit.format import catalog
 from stablebuild.audit.format.adoption import fixed_note, note
 from stablebuild.audit.format.interface import AuditFormatter
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 
 _ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 

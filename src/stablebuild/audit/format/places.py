@@ -6,7 +6,7 @@ from pathlib import Path
 
 from stablebuild.audit.finding import Finding
 from stablebuild.audit.fingerprint import place
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 from stablebuild.report.format.source import Place
 
 

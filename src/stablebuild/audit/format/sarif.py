@@ -19,7 +19,7 @@ from stablebuild.audit.finding import Finding, Severity, State
 from stablebuild.audit.format import catalog
 from stablebuild.audit.format.interface import AuditFormatter
 from stablebuild.audit.format.places import located
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 from stablebuild.report.format.source import SRCROOT, root_uri, uri
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from stablebuild.audit.format.adoption import fixed_note, note
 from stablebuild.audit.format.interface import AuditFormatter
-from stablebuild.audit.runner import AuditResult
+from stablebuild.audit.result import AuditResult
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
