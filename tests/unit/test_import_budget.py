@@ -93,6 +93,21 @@ def test_the_cache_hit_engine_path_is_stdlib_only() -> None:
     assert len(modules) <= 190, f"{len(modules)} modules imported, budget 190"
 
 
+def test_a_validate_on_a_local_engine_loads_no_engine_client_library() -> None:
+    """What a validate of a stack without a `stack:` phase loads before its first engine call:
+    its command alone (not audit's, history's or release's), the run, the engine over its unix
+    socket. docker-py and requests (~0.3 s) only for tcp://, ssh://, TLS, contexts, pushes."""
+    imports = (
+        "from stablebuild.cli import load; load(['validate']); "
+        "import stablebuild.validate, stablebuild.engine.apiengine, stablebuild.engine.client"
+    )
+    modules = _modules(_IMPORTS.format(imports=imports))
+    assert _forbidden(modules, HEAVY) == []
+    assert _forbidden(modules, ("stablebuild.audit.runner", "stablebuild.stack")) == []
+    assert _forbidden(modules, ("stablebuild.cli.audit", "stablebuild.cli.history")) == []
+    assert len(modules) <= 310, f"{len(modules)} modules imported, budget 310"
+
+
 def test_option_parsing_does_not_import_pydantic() -> None:
     """Every kind of value the commands take (Path, str, int, float, a choice, a list) parsed:
     `--jobs 0` is refused by its own check after all of them were coerced."""
