@@ -291,8 +291,12 @@ def write(memo: Memo, cache_dir: Path | None = None) -> None:
     folder = memo_folder(cache_dir)
     text = memo.to_json()
     with contextlib.suppress(OSError):  # NOTE: a read-only cache only costs speed
+        # NOTE: 0600, as the key: a memo holds a whole report (paths, image ids, findings)
         atomic.write_text(
-            folder / f"{memo.key}.json", _signature(key, text) + "\n" + text, make_parents=True
+            folder / f"{memo.key}.json",
+            _signature(key, text) + "\n" + text,
+            mode=0o600,
+            make_parents=True,
         )
         memos = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         for old in memos[KEEP:]:

@@ -313,6 +313,7 @@ def test_a_memo_signed_elsewhere_or_for_another_key_never_answers(
     assert answer.read(memo.key, tmp_path) == memo
     assert (config_home / "stablebuild" / "answer.key").stat().st_mode & 0o777 == 0o600
     folder = answer.memo_folder(tmp_path)
+    assert (folder / f"{memo.key}.json").stat().st_mode & 0o777 == 0o600  # a whole report
     (folder / "other.json").write_bytes((folder / f"{memo.key}.json").read_bytes())
     assert answer.read("other", tmp_path) is None
     (config_home / "stablebuild" / "answer.key").write_text("another user's key " * 4)
