@@ -28,6 +28,20 @@ def _command(argv: list[str]) -> str | None:
     return None
 
 
+def _validate(argv: list[str]) -> int | None:
+    """The exit code of a validate whose command line `cli/fastargs.py` could read; None:
+    Typer reads it."""
+    from stablebuild.cli.fastargs import validate_args
+
+    args = validate_args(argv)
+    if args is None:
+        return None
+    from stablebuild.cli.validating import run_validate
+    from stablebuild.console import guarded
+
+    return guarded(lambda: run_validate(args))
+
+
 def main() -> None:
     interrupt.install()
     argv = sys.argv[1:]
@@ -38,6 +52,8 @@ def main() -> None:
 
         verdict.invocation = argv
         code = verdict.answer(argv)
+        if code is None:  # NOTE: not remembered: read without Typer when plainly well formed
+            code = _validate(argv)
     elif command == "audit":
         from stablebuild.audit import answer
 

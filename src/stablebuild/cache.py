@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stablebuild import atomic
-from stablebuild.audit.options import default_cache_dir
+from stablebuild.paths import default_cache_dir
 from stablebuild.report.codec import stack_from_data, stack_to_data
 from stablebuild.report.model import CheckStatus, StackReport
 

@@ -1,8 +1,8 @@
 """The console side of the command line, without Typer: exit codes, the stderr console,
 `-q`/`-v`, one-line errors, and writing `-o` files.
 
-Kept apart from `cli/app.py`, and out of the `cli` package (which loads Typer), so that a
-remembered `validate` answer (`replay.py`) speaks exactly as the full command does.
+Kept apart from `cli/root.py` (which loads Typer), so that a remembered answer and the
+program's fast entry for `validate` speak exactly as the Typer commands do.
 """
 
 from __future__ import annotations
@@ -136,3 +136,17 @@ def choose(level: Verbosity) -> None:
 
 def reset() -> None:
     _Chosen.level = None
+
+
+def guarded(run: Callable[[], int]) -> int:
+    """`run`'s exit code; a StablebuildError as its one line and documented code, Ctrl-C as
+    "interrupted" and 130: how every command ends, with Typer (`cli/root.py`) or without."""
+    try:
+        with interrupt.raising():
+            return run()
+    except StablebuildError as exc:
+        report_error(exc)
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return EXIT_INTERRUPTED

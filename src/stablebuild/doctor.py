@@ -11,9 +11,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from stablebuild.engine.apiengine import ApiEngine
 from stablebuild.engine.bases import needed_bases
 from stablebuild.engine.client import Engine, connect
-from stablebuild.engine.apiengine import ApiEngine
 from stablebuild.engine.dockerpy import pull as pull_image
 from stablebuild.engine.engines import manifest_engines
 from stablebuild.engine.interface import EngineInterface

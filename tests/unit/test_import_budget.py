@@ -108,6 +108,14 @@ def test_a_validate_on_a_local_engine_loads_no_engine_client_library() -> None:
     assert len(modules) <= 310, f"{len(modules)} modules imported, budget 310"
 
 
+def test_a_well_formed_validate_line_is_read_without_typer(tmp_path: Path) -> None:
+    """The program's fast entry reads `validate`'s options itself (cli/fastargs.py): a stack
+    folder without a manifest is refused (exit 2) before Typer or click are loaded."""
+    modules = _modules(_PROGRAM, "validate", str(tmp_path), "-f", "json", "-q")
+    assert _forbidden(modules, (*HEAVY, "typer", "click", "stablebuild.cli.root")) == []
+    assert len(modules) <= 310, f"{len(modules)} modules imported, budget 310"
+
+
 def test_option_parsing_does_not_import_pydantic() -> None:
     """Every kind of value the commands take (Path, str, int, float, a choice, a list) parsed:
     `--jobs 0` is refused by its own check after all of them were coerced."""

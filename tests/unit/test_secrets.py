@@ -23,7 +23,7 @@ from stablebuild.buildargs import (
     redactor_for,
     secret_names,
 )
-from stablebuild.cli.validate import parse_build_args
+from stablebuild.cli.validating import parse_build_args
 from stablebuild.engine.client import Engine
 from stablebuild.errors import ManifestError, UsageError
 from stablebuild.manifest import load_manifest

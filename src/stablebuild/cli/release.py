@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from stablebuild.cli import values
-from stablebuild.cli.root import app, err
 from stablebuild.cli.history import DirectoryArg, HistoryOpt, ManifestOpt, ProfileOpt, _fail
+from stablebuild.cli.root import app, err
 from stablebuild.errors import UsageError
 
 if TYPE_CHECKING:

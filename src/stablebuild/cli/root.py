@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from stablebuild import __version__, interrupt
+from stablebuild import __version__
 from stablebuild.cli import coerce
 from stablebuild.console import (
     EXIT_ENGINE,
@@ -25,6 +25,7 @@ from stablebuild.console import (
     detail,
     err,
     exit_code_for,
+    guarded,
     note,
     output_exit_code,
     report_error,
@@ -86,15 +87,16 @@ class StablebuildGroup(TyperGroup):
             raise typer.Exit(exit_code_for(exc)) from None
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            with interrupt.raising():
-                return super().invoke(ctx)
-        except StablebuildError as exc:
-            report_error(exc)
-            raise typer.Exit(exit_code_for(exc)) from None
-        except KeyboardInterrupt:
-            err.print("interrupted", markup=False)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+        returned: list[Any] = []
+
+        def command() -> int:
+            returned.append(super(StablebuildGroup, self).invoke(ctx))
+            return EXIT_OK
+
+        code = guarded(command)  # NOTE: typer.Exit, raised by a command, goes through it
+        if code:
+            raise typer.Exit(code)
+        return returned[0]
 
 
 app = typer.Typer(
