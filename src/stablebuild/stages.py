@@ -13,9 +13,11 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, cast
 
-from dockerfile_parse.constants import COMMENT_INSTRUCTION
-
 from stablebuild import shellwords
+
+# dockerfile-parse's name for a comment line (`dockerfile_parse.constants`); written here: that
+# package's import loads its parser and logging (~25 ms) for one string, on every validate.
+COMMENT_INSTRUCTION = "COMMENT"
 
 KEYWORDS = frozenset(
     [

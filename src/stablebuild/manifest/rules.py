@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.version import InvalidVersion, Version
-
 from stablebuild import stages, textfile
 
 MIN_PORT, MAX_PORT = 1, 65535
@@ -36,6 +34,8 @@ def module_name(name: str) -> str | None:
 
 def python_version(text: str) -> str | None:
     """A pin every image must match: a valid version with at least major.minor."""
+    from packaging.version import InvalidVersion, Version  # NOTE: only for a stack that pins
+
     try:
         version = Version(text)
     except InvalidVersion:
@@ -47,6 +47,8 @@ def python_version(text: str) -> str | None:
 
 def patch_level(text: str) -> str | None:
     """`python_match: patch` needs a version that names a patch level."""
+    from packaging.version import InvalidVersion, Version
+
     try:
         release = Version(text).release
     except InvalidVersion:
@@ -57,6 +59,8 @@ def patch_level(text: str) -> str | None:
 
 
 def minor_of(text: str) -> str:
+    from packaging.version import Version
+
     release = Version(text).release
     return f"{release[0]}.{release[1]}"
 

@@ -416,3 +416,12 @@ def test_a_run_of_many_patterns_is_matched_in_batches(monkeypatch: pytest.Monkey
     assert first is not None and first.text == "p7*"  # the first of its batch that matches
     assert again is not None and again.text == "p7k*"  # re-included, then left out again
     assert rules.deciding("q1") is None
+
+
+def test_a_comment_line_is_named_as_dockerfile_parse_names_it() -> None:
+    from dockerfile_parse.constants import COMMENT_INSTRUCTION
+
+    from stablebuild import stages
+
+    assert stages.COMMENT_INSTRUCTION == COMMENT_INSTRUCTION
+    assert structure("# c\nFROM x\n")[0]["instruction"] == COMMENT_INSTRUCTION
