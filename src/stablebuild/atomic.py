@@ -11,9 +11,18 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from pathlib import Path
 
+# How `tempfile.mkstemp` opens its file (that module, and the `shutil`, `random` and compression
+# modules it loads, would cost a remembered answer more than the write it makes).
+_TEMPORARY = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 _KINDS = {
     stat.S_IFDIR: "a folder",
     stat.S_IFCHR: "a character device",
@@ -76,12 +85,10 @@ def write_text(
         raise NotRegularFile(path, kind_of(existing.st_mode))
     if mode is None:
         mode = stat.S_IMODE(existing.st_mode) if existing is not None else 0o666 & ~umask()
-    # NOTE: a short prefix: a target name near the 255-byte limit must not make the temporary
-    # file's name too long.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            os.fchmod(handle.fileno(), mode)  # mkstemp creates 0600 whatever the umask
+            os.fchmod(handle.fileno(), mode)  # created 0600 whatever the umask
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -91,3 +98,16 @@ def write_text(
             os.unlink(tmp)
         raise
     return path
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, made here and nowhere else (O_EXCL), open for writing."""
+    for _ in range(100):
+        # NOTE: a short prefix: a target name near the 255-byte limit must not make the
+        # temporary file's name too long.
+        tmp = os.path.join(path.parent, f".{path.name[:40]}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, _TEMPORARY, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(path.parent))

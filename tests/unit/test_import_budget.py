@@ -134,7 +134,7 @@ AUDIT_MACHINERY += ("stablebuild.audit.runner", "stablebuild.audit.catalog")
 
 @pytest.mark.parametrize(
     ("fmt", "budget"),
-    [("json", 175), ("sarif", 175), ("codequality", 175), ("github", 175)],
+    [("json", 155), ("sarif", 155), ("codequality", 155), ("github", 155)],
 )
 def test_an_audit_answered_from_its_memo_imports_within_budget(
     fmt: str, budget: int, tmp_path: Path

@@ -229,7 +229,7 @@ def test_the_program_replays_a_remembered_answer_without_the_machinery(
     assert json.loads((stack / "report.json").read_text())["images"] == expected["images"]
     loaded = sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in MACHINERY))
     assert loaded == []
-    assert len(modules) <= 175, f"{len(modules)} modules"
+    assert len(modules) <= 140, f"{len(modules)} modules"
 
 
 @pytest.mark.parametrize(

@@ -200,8 +200,6 @@ class HistorySession:
     def _record(self, run: RunRecord) -> bool:
         from stablebuild.history.interface import HistoryError, RunKind
 
-        if self.off:
-            return True
         try:
             self.store().record(run)
         except HistoryError as exc:
@@ -218,6 +216,8 @@ class HistorySession:
 
     def finish(self, report: Report) -> bool:
         """Record the validate run; False (after a warning) when it could not be."""
+        if self.off:  # NOTE: before the record is made: it would ask git for nothing
+            return True
         from stablebuild.history.record import report_record
 
         return self._record(report_record(report, self.git, self.redactor))
@@ -232,6 +232,8 @@ class HistorySession:
         profile: str | None = None,
     ) -> bool:
         """Record an audit's findings, counted by rule and severity."""
+        if self.off:
+            return True
         from stablebuild.history.record import audit_record
 
         run = audit_record(

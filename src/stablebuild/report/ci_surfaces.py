@@ -6,7 +6,8 @@ report is appended to `$GITHUB_STEP_SUMMARY`. With `GITLAB_CI=true`, `section()`
 the job log. Outside those CIs every function here does nothing.
 
 NOTE: the commands go to stderr by default: the runner reads workflow commands on both streams,
-and stdout stays clean for `--format json` and the like.
+and stdout stays clean for `--format json` and the like. What makes them is imported where it is
+used: every validate (a remembered answer too) loads this module, and outside a CI runs none of it.
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from stablebuild.report.format.source import Place
-from stablebuild.report.format.text import clean
-
 if TYPE_CHECKING:
     from stablebuild.audit.runner import AuditResult
+    from stablebuild.report.format.source import Place
     from stablebuild.report.model import Report
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
@@ -41,6 +40,8 @@ def on_gitlab(env: Mapping[str, str] | None = None) -> bool:
 
 def escape_data(text: str) -> str:
     """A workflow command's message: `%`, CR and LF percent-encoded, as GitHub's toolkit does."""
+    from stablebuild.report.format.text import clean
+
     return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -144,6 +145,8 @@ def section_start(
     name: str, header: str, *, collapsed: bool = True, now: float | None = None
 ) -> str:
     """GitLab's marker opening a log section (`\\e[0Ksection_start:TS:NAME[collapsed=true]`)."""
+    from stablebuild.report.format.text import clean
+
     options = "[collapsed=true]" if collapsed else ""
     stamp = int(time.time() if now is None else now)
     name = _SECTION_NAME.sub("_", name)
