@@ -218,7 +218,7 @@ def remember(
     if argv is None or validation is None:
         return "not run as the program"
     manifest, options = validation.manifest, validation.options
-    why = _not_rememberable(validation, report, options)
+    why = _not_rememberable(validation, report, options) or _password_in(params["history"])
     if why is not None:
         return why
     socket = EngineSocket.from_env()
@@ -298,6 +298,18 @@ def _not_rememberable(
     ran = stack is not None and any(c.status is not CheckStatus.SKIPPED for c in stack.checks)
     if stack is not None and not stack.from_cache and ran:
         return "the stack phase ran"
+    return None
+
+
+def _password_in(history: Mapping[str, Any]) -> str | None:
+    """Why the history's settings may not be kept in a memo: a store URL with a password (the
+    command line's or the manifest's: a memo is a file in the user's cache)."""
+    from stablebuild.history.location import masked_url
+
+    for key in ("location", "setting"):
+        text = history.get(key)
+        if isinstance(text, str) and masked_url(text) != text:
+            return "the history's URL holds a password"
     return None
 
 

@@ -405,3 +405,21 @@ def test_only_the_newest_memos_are_kept(
     answer.write(make_memo([*ARGV, "-j", "9"], stack, env), tmp_path)
     left = {p.stem for p in answer.memo_folder(tmp_path).glob("*.json")}
     assert len(left) == 3 and keys[0] not in left and keys[4] in left
+
+
+@pytest.mark.parametrize(
+    ("location", "setting", "refused"),
+    [
+        ("postgresql://ci:s3cret@db:5432/builds", None, True),
+        (None, "postgresql://db/builds?password=s3cret", True),
+        ("postgresql://ci@db:5432/builds", "off", False),
+        (".stablebuild/history.sqlite", None, False),
+    ],
+)
+def test_a_history_url_with_a_password_is_never_kept_in_a_memo(
+    location: str | None, setting: str | None, refused: bool
+) -> None:
+    from stablebuild.verdict import _password_in
+
+    history = {"location": location, "setting": setting}
+    assert (_password_in(history) is not None) is refused
