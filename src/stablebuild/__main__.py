@@ -7,6 +7,8 @@ answer is remembered (`answer.py`) is answered before Typer and the rest are loa
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 
 from stablebuild import interrupt
@@ -42,8 +44,20 @@ def _validate(argv: list[str]) -> int | None:
     return guarded(lambda: run_validate(args))
 
 
+def _answered(code: int) -> None:
+    """End a remembered answer: its output flushed, the interpreter's teardown skipped (it
+    only frees what the exit frees anyway; ~15 ms of a ~0.18 s answer). The history store was
+    closed, every file written atomically and closed, when the answer was given."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main() -> None:
     interrupt.install()
+    # NOTE: nearly everything start-up allocates lives to the end; collecting it is wasted
+    # work (~8 ms of a remembered answer). On again before any command runs for long.
+    gc.disable()
     argv = sys.argv[1:]
     command = _command(argv)
     code = None
@@ -52,16 +66,19 @@ def main() -> None:
 
         verdict.invocation = argv
         code = verdict.answer(argv)
-        if code is None:  # NOTE: not remembered: read without Typer when plainly well formed
-            code = _validate(argv)
     elif command == "audit":
         from stablebuild.audit import answer
 
         answer.invocation = argv
         code = answer.answer(argv)
     if code is not None:
-        sys.stdout.flush()
-        sys.exit(code)
+        _answered(code)
+    gc.enable()
+    if command == "validate":  # NOTE: not remembered: read without Typer when plainly well formed
+        code = _validate(argv)
+        if code is not None:
+            sys.stdout.flush()
+            sys.exit(code)
     from stablebuild.cli import run
 
     run(argv)
