@@ -28,8 +28,8 @@ from tests.integration.conftest import write_stack
 from tests.support import SESSION_RUN
 
 from stablebuild.engine import Engine
-from stablebuild.engine.client import LABEL_RUN
 from stablebuild.engine.apiengine import ApiEngine
+from stablebuild.engine.client import LABEL_RUN
 from stablebuild.engine.engines import connect_available, connect_engine, current_endpoint
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event

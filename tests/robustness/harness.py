@@ -45,7 +45,7 @@ class Case:
     id: str
     kind: str  # "manifest", "repo", "cli": the figure it counts towards
     cls: str  # the case class: the unit a failure is routed by
-    action: str  # "load" (load_manifest) or "cli" (CliRunner on stablebuild.cli.app, every command loaded)
+    action: str  # "load" (load_manifest) or "cli" (CliRunner on stablebuild.cli.app)
     argv: tuple[str, ...] = ()
     manifest: str = ""
     profile: str | None = None
