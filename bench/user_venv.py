@@ -47,6 +47,7 @@ from check_phase import (
 )
 from harness import (
     BENCH,
+    DOCKER_ENV,
     BenchRun,
     bench_run,
     machine,
@@ -261,7 +262,7 @@ def count_modules(setup: Setup) -> dict[str, dict[str, Any]]:
             del commands["validate reference (cache hit)"]
         for what, argv in commands.items():
             # NOTE: the audit as its timed rounds ran it (the user's cache: its memo is there)
-            audit = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+            audit = {**DOCKER_ENV, "PYTHONPROFILEIMPORTTIME": "1"}
             done = run(argv, check=False, env=audit if what.startswith("audit") else env)
             modules[f"{what} [{venv.name}]"] = {
                 "exit_code": done.returncode,
