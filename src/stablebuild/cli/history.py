@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     )
     from stablebuild.history.location import Location
     from stablebuild.history.releases import ReleaseEvent
-    from stablebuild.history.session import HistorySession
-    from stablebuild.manifest.model import Manifest
 
 # NOTE: manifest/load.py's MANIFEST_NAMES, asked here first: reading another stack's history
 # (`--stack NAME --history URL`, no manifest in DIR) need not load the manifest's parser.
@@ -64,51 +62,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if paused:
             gc.enable()
-
-
-# --- inside validate and audit ------------------------------------------------------------
-
-
-class AuditRecorder:
-    """Records one audit's finding counts; a store that cannot be used is a warning only."""
-
-    def __init__(self, session: HistorySession | None, stack: str, profile: str | None) -> None:
-        self.session = session
-        self.stack = stack
-        self.profile = profile
-
-    def finish_audit(self, findings: Iterable[object], *, seconds: float, failed: bool) -> None:
-        if self.session is None:
-            return
-        started = datetime.now(timezone.utc) - timedelta(seconds=seconds)
-        self.session.finish_audit(
-            self.stack,
-            findings,
-            started_at=started.isoformat(timespec="seconds"),
-            failed=failed,
-            profile=self.profile,
-        )
-
-
-def audit_history(
-    directory: Path, manifest: Manifest | None, location: str | None
-) -> AuditRecorder:
-    """Where the audit will be recorded; a bad --history (or environment value) is exit 2."""
-    from stablebuild.history.location import resolve_location
-    from stablebuild.history.session import HistorySession
-    from stablebuild.verdict import printer
-
-    root = manifest.root if manifest is not None else directory.resolve()
-    where = resolve_location(
-        location,
-        os.environ,
-        manifest.history if manifest is not None else None,
-        root,
-        manifest_file=str(manifest.path) if manifest is not None else "stablebuild.yml",
-    )
-    session = None if where.kind == "off" else HistorySession(where, root, warn=printer(False))
-    name = manifest.name if manifest is not None else root.name
-    return AuditRecorder(session, name, manifest.profile if manifest is not None else None)
 
 
 # --- history and report -------------------------------------------------------------------
