@@ -9,9 +9,11 @@ validate does not pay for Typer (~0.13 s) before its first build.
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from stablebuild.buildargs import arg_problem
 from stablebuild.console import EXIT_ENGINE, EXIT_INTERRUPTED, Verbosity, detail, err, verbosity
@@ -21,7 +23,10 @@ from stablebuild.progress import observer_for_run
 from stablebuild.report.format.interface import ReportFormat
 
 if TYPE_CHECKING:
+    from stablebuild.engine.client import Engine
     from stablebuild.validate import Validation
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,17 +68,44 @@ def parse_build_args(values: list[str]) -> dict[str, str]:
     return args
 
 
+class _Early(Generic[T]):
+    """`work()` started now on a daemon thread; `result()` is what it returned or raised."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._outcome: list[tuple[T | None, BaseException | None]] = []
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], T]) -> None:
+        try:
+            self._outcome.append((work(), None))
+        except BaseException as exc:  # NOTE: raised again where the result is asked for
+            self._outcome.append((None, exc))
+
+    def result(self) -> T:
+        self._thread.join()
+        value, error = self._outcome[0]
+        if error is not None:
+            raise error
+        return cast(T, value)
+
+
 def run_validate(args: ValidateArgs) -> int:
     """Validate the stack; the exit code (StablebuildError and a lost engine are raised)."""
+    from stablebuild.engine import connect
+
+    # Checked before any work: a bad -o must not cost a build, nor lose a finished report.
+    outputs = parse_targets(args.output or [], ReportFormat)
+    # NOTE: the engine is asked what it is (`/info`, 10-20 ms of dockerd's time) while the
+    # run's modules load and the manifest is read; its answer, or its error, is taken where
+    # the run needs the engine. Not with --engine: the engines are the option's and manifest's.
+    early: _Early[Engine] | None = None if args.engine_refs else _Early(connect)
     # NOTE: imported here: a cached re-validate is a pre-push hook, and start-up is its cost.
     from stablebuild import verdict
-    from stablebuild.engine import connect
     from stablebuild.history.session import run_redactor
     from stablebuild.manifest.load import find_manifest, load_manifest
     from stablebuild.validate import ValidateOptions, validate
 
-    # Checked before any work: a bad -o must not cost a build, nor lose a finished report.
-    outputs = parse_targets(args.output or [], ReportFormat)
     path = args.manifest or find_manifest(args.directory)
     if path is None:
         raise UsageError(
@@ -126,6 +158,8 @@ def run_validate(args: ValidateArgs) -> int:
             stack.engines, args.engine_refs or [], lambda w: err.print(w, markup=False)
         )
         if several
+        else early.result()
+        if early is not None
         else connect()
     )
     if several:  # NOTE: placement spreads the history's build times; one engine needs none
