@@ -20,17 +20,16 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from stablebuild.console import (
     EXIT_ENGINE,
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     Verbosity,
     err,
-    exit_code_for,
+    guarded,
     note,
     output_exit_code,
     report_error,
     write_outputs,
 )
-from stablebuild.errors import StablebuildError, UsageError
+from stablebuild.errors import UsageError
 from stablebuild.events import Event, Observer
 from stablebuild.report.format.interface import ReportFormat
 
@@ -342,14 +341,7 @@ def answer(argv: list[str]) -> int | None:
         return None
     if found is None:
         return None
-    try:
-        return _replay(*found)
-    except StablebuildError as exc:
-        report_error(exc)
-        return exit_code_for(exc)
-    except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        return EXIT_INTERRUPTED
+    return guarded(lambda: _replay(*found))  # NOTE: ends as the full command would
 
 
 def _remembered(argv: list[str]) -> tuple[Memo, Report, Replay] | None:

@@ -28,15 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from stablebuild import answer as memos
 from stablebuild.audit.format.interface import AuditFormat
-from stablebuild.console import (
-    EXIT_INTERRUPTED,
-    Verbosity,
-    detail,
-    err,
-    exit_code_for,
-    report_error,
-)
-from stablebuild.errors import StablebuildError
+from stablebuild.console import Verbosity, detail, guarded
 
 if TYPE_CHECKING:
     from stablebuild.audit.consulted import Consulted
@@ -297,14 +289,7 @@ def answer(argv: list[str]) -> int | None:
         return None
     if found is None:
         return None
-    try:
-        return _replay(*found)
-    except StablebuildError as exc:
-        report_error(exc)
-        return exit_code_for(exc)
-    except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
-        return EXIT_INTERRUPTED
+    return guarded(lambda: _replay(*found))  # NOTE: ends as the full command would
 
 
 def _remembered(argv: list[str], started: float) -> tuple[AuditResult, Replay] | None:
