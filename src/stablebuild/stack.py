@@ -37,7 +37,7 @@ from stablebuild.checks.stack import (
 from stablebuild.engine.api import FAILURES as ENGINE_FAILURES
 from stablebuild.engine.api import EngineLost
 from stablebuild.engine.cleanup import remove_tag
-from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.engine.client import LABEL_RUN, STILL_RUNNING_HINT, Engine
 from stablebuild.engine.compose import (
     Compose,
     ComposeError,
@@ -94,7 +94,7 @@ def run_stack(
     except EngineLost as exc:
         raise EngineUnavailable(
             f"the engine stopped answering during the stack phase: {exc}",
-            "check that dockerd is still running (`docker info`), then run again",
+            STILL_RUNNING_HINT,
         ) from None
     return stack_report
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from stablebuild.engine import archive, cleanup, containers, inputs, trust
 from stablebuild.engine import build as building
 from stablebuild.engine.api import ApiError, EngineLost, NotFound, TimedOut
-from stablebuild.engine.client import LABEL_RUN, Engine
+from stablebuild.engine.client import LABEL_RUN, STILL_RUNNING_HINT, Engine
 from stablebuild.engine.interface import Capabilities, EngineInterface
 from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.events import Observer, ignore
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from stablebuild.engine.containers import ContainerResult
     from stablebuild.manifest.model import Manifest
     from stablebuild.report.model import Report
-
-STILL_RUNNING_HINT = "check that dockerd is still running (`docker info`), then run again"
 
 
 def first_line(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from typing import IO, Any
 from stablebuild.buildargs import Redactor, arg_problem, redactor_for
 from stablebuild.engine import context as contexts
 from stablebuild.engine.api import ApiError, EngineLost, TimedOut
-from stablebuild.engine.client import LABEL_RUN, Engine, client_settings
+from stablebuild.engine.client import LABEL_RUN, STILL_RUNNING_HINT, Engine, client_settings
 from stablebuild.engine.inputs import dockerignore_patterns
 from stablebuild.errors import EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
@@ -118,7 +118,7 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
         raise EngineUnavailable(
             f"the engine stopped answering while building {request.image}: "
             + redactor.text(str(exc)),
-            "check that dockerd is still running (`docker info`), then run again",
+            STILL_RUNNING_HINT,
         ) from None
     finally:
         context.close()  # a temporary file

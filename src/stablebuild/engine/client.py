@@ -24,6 +24,7 @@ START_HINT = (
     "or point DOCKER_HOST at one"
 )
 PERMISSION_HINT = "run as root, or add your user to the 'docker' group and log in again"
+STILL_RUNNING_HINT = "check that dockerd is still running (`docker info`), then run again"
 
 
 @dataclass

@@ -24,11 +24,17 @@ from docker.utils import parse_repository_tag
 
 from stablebuild.engine.api import EngineAPI
 from stablebuild.engine.apiengine import first_line
-from stablebuild.engine.client import DEFAULT_SOCKET, START_HINT, Engine, check_permission, shown
+from stablebuild.engine.client import (
+    DEFAULT_SOCKET,
+    PERMISSION_HINT,
+    START_HINT,
+    STILL_RUNNING_HINT,
+    Engine,
+    check_permission,
+    shown,
+)
 from stablebuild.engine.unixapi import Answer, SocketLost, SocketTimeout, Unanswered
 from stablebuild.errors import EngineError, EngineUnavailable
-
-STILL_RUNNING_HINT = "check that dockerd is still running (`docker info`), then run again"
 
 
 class DockerPyTransport:
@@ -144,7 +150,7 @@ def connect_docker_py(timeout: int = 120) -> Engine:
         if "Permission denied" in str(exc):
             raise EngineUnavailable(
                 f"no permission on the engine socket {where}",
-                "run as root, or add your user to the 'docker' group and log in again",
+                PERMISSION_HINT,
             ) from None
         raise EngineUnavailable(f"no Docker engine answers at {where}", START_HINT) from None
     return engine_for(client.api, info)
