@@ -125,22 +125,25 @@ def engine_for(client: Any, info: Mapping[str, Any]) -> Engine:
     return Engine(api=api, info=dict(info), docker_factory=lambda: client)
 
 
-def current_endpoint() -> str:
-    """What docker-py will talk to: DOCKER_HOST, else the current Docker context's host."""
+def current_endpoint() -> tuple[str, str]:
+    """The name and endpoint a plain `docker` command would use: DOCKER_HOST, else the
+    current context (DOCKER_CONTEXT or ~/.docker/config.json), else the default socket."""
     host = os.environ.get("DOCKER_HOST")
     if host:
-        return host
+        return host, host
     try:
         context = ContextAPI.get_current_context()
     except docker.errors.DockerException:
         context = None
-    return shown(str(context.Host)) if context is not None and context.Host else DEFAULT_SOCKET
+    if context is None or not context.Host:
+        return "default", DEFAULT_SOCKET
+    return str(context.name), shown(str(context.Host))
 
 
 def connect_docker_py(timeout: int = 120) -> Engine:
     """Connect as the docker CLI would (DOCKER_HOST and its TLS settings, the current
     context); EngineUnavailable with a hint when nothing answers there."""
-    where = current_endpoint()
+    where = current_endpoint()[1]
     if where.startswith("unix://"):
         check_permission(where[len("unix://") :])
     try:

@@ -13,7 +13,7 @@ from docker.context import ContextAPI
 
 from stablebuild.engine.apiengine import ApiEngine
 from stablebuild.engine.client import START_HINT, connect_socket, shown
-from stablebuild.engine.dockerpy import engine_for
+from stablebuild.engine.dockerpy import current_endpoint, engine_for
 from stablebuild.engine.interface import EngineInterface
 from stablebuild.engine.unreachable import UnreachableEngine
 from stablebuild.errors import EngineUnavailable, StablebuildError, UsageError
@@ -21,21 +21,6 @@ from stablebuild.manifest.model import EngineSpec
 
 SCHEMES = ("unix://", "tcp://", "ssh://", "npipe://")
 DEFAULT = "default"  # what DOCKER_HOST or the current context names
-
-
-def current_endpoint() -> tuple[str, str]:
-    """The name and endpoint a plain `docker` command would use: DOCKER_HOST, else the
-    current context (DOCKER_CONTEXT or ~/.docker/config.json), else the default socket."""
-    host = os.environ.get("DOCKER_HOST")
-    if host:
-        return host, host
-    try:
-        context = ContextAPI.get_current_context()
-    except docker.errors.DockerException:
-        context = None
-    if context is None or not context.Host:
-        return "default", "unix:///var/run/docker.sock"
-    return str(context.name), shown(str(context.Host))
 
 
 def chosen(manifest_engines: Sequence[EngineSpec], cli: Sequence[str]) -> list[EngineSpec]:
