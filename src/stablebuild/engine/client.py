@@ -7,14 +7,13 @@ docker-py (`dockerpy.connect_docker_py`). Either way the run gets the same `Engi
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from stablebuild.engine.api import FAILURES, EngineAPI
-from stablebuild.engine.unixapi import EngineSocket, socket_path
+from stablebuild.engine.unixapi import EngineSocket, docker_config, socket_path
 from stablebuild.errors import EngineUnavailable
 
 LABEL_RUN = "org.stablebuild.run"
@@ -71,13 +70,8 @@ _CLIENT_SETTINGS = ("auths", "credsStore", "credHelpers", "proxies")
 def client_settings(engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
     """The headers (X-Registry-Config) and proxy build args the Docker client's config adds
     to a build, as docker-py computes them; nothing when the config sets none of them."""
-    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    try:
-        with open(os.path.join(folder, "config.json"), encoding="utf-8") as file:
-            config = json.load(file)
-    except (OSError, ValueError):
-        return {}, {}
-    if not isinstance(config, dict) or not any(config.get(k) for k in _CLIENT_SETTINGS):
+    config = docker_config()
+    if not any(config.get(k) for k in _CLIENT_SETTINGS):
         return {}, {}
     client = engine.docker
     headers: dict[str, str] = {}

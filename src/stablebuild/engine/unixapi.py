@@ -55,15 +55,22 @@ def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     return path or None
 
 
-def _current_context(env: Mapping[str, str]) -> str | None:
-    """The docker CLI's current context from its config.json (DOCKER_CONFIG or ~/.docker)."""
+def docker_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The Docker client's config.json (DOCKER_CONFIG, else ~/.docker); {} when there is
+    none, or it is not a JSON object."""
+    env = os.environ if environ is None else environ
     folder = env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
     try:
         with open(os.path.join(folder, "config.json"), encoding="utf-8") as file:
             config = json.load(file)
     except (OSError, ValueError):
-        return None
-    context = config.get("currentContext") if isinstance(config, dict) else None
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def _current_context(env: Mapping[str, str]) -> str | None:
+    """The docker CLI's current context, as its config.json names it."""
+    context = docker_config(env).get("currentContext")
     return str(context) if context else None
 
 
