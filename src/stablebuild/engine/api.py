@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import json
 import struct
 import urllib.parse
@@ -134,6 +135,19 @@ def demultiplexed(data: bytes) -> tuple[bytes, bytes]:
     return b"".join(out), b"".join(err)
 
 
+@contextlib.contextmanager
+def _transport_failures() -> Iterator[None]:
+    """A transport's failures (sending, or reading an answer) as the API's own."""
+    try:
+        yield
+    except SocketTimeout as exc:
+        raise TimedOut(str(exc)) from None
+    except SocketLost as exc:
+        raise EngineLost(str(exc)) from None
+    except Unanswered as exc:
+        raise ApiError(0, str(exc)) from None
+
+
 class EngineAPI:
     """The calls stablebuild makes, each one request (see the module's docstring)."""
 
@@ -157,16 +171,10 @@ class EngineAPI:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Answer:
-        try:
+        with _transport_failures():
             answer = self.transport.send(
                 method, path, params=params, body=body, headers=headers, timeout=timeout
             )
-        except SocketTimeout as exc:
-            raise TimedOut(str(exc)) from None
-        except SocketLost as exc:
-            raise EngineLost(str(exc)) from None
-        except Unanswered as exc:
-            raise ApiError(0, str(exc)) from None
         if answer.status >= 400:
             text = _explanation(self._drain(answer))
             raise (NotFound if answer.status == 404 else ApiError)(answer.status, text)
@@ -175,24 +183,12 @@ class EngineAPI:
         return answer
 
     def _drain(self, answer: Answer, limit: int = 64 * 1024 * 1024) -> bytes:
-        try:
+        with _transport_failures():
             return answer.read(limit)
-        except SocketTimeout as exc:
-            raise TimedOut(str(exc)) from None
-        except SocketLost as exc:
-            raise EngineLost(str(exc)) from None
-        except Unanswered as exc:
-            raise ApiError(0, str(exc)) from None
 
     def _stream(self, answer: Answer) -> Iterator[bytes]:
-        try:
+        with _transport_failures():
             yield from answer.chunks
-        except SocketTimeout as exc:
-            raise TimedOut(str(exc)) from None
-        except SocketLost as exc:
-            raise EngineLost(str(exc)) from None
-        except Unanswered as exc:
-            raise ApiError(0, str(exc)) from None
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         body = self._drain(self._send(method, path, **kwargs))
