@@ -64,21 +64,32 @@ def _context_tar(request: BuildRequest) -> tuple[IO[bytes], str]:  # (a temporar
     return archive, str(name)
 
 
-def _params(request: BuildRequest, dockerfile: str, proxies: Mapping[str, str]) -> dict[str, str]:
-    """POST /build's query, as docker-py wrote it for the same arguments."""
-    params = {"rm": "1", "forcerm": "1", "pull": "0", "q": "0", "dockerfile": dockerfile,
-              "nocache": "1" if request.nocache else "0"}  # fmt: skip
-    if request.tag:
-        params["t"] = request.tag
-    args = {**dict(request.args)}
+def build_query(
+    *,
+    labels: Mapping[str, str],
+    args: Mapping[str, str] = {},
+    proxies: Mapping[str, str] = {},
+    dockerfile: str | None = None,
+    tag: str | None = None,
+    target: str | None = None,
+    nocache: bool = False,
+) -> dict[str, str]:
+    """POST /build's query, as docker-py wrote it for the same arguments: intermediate
+    containers removed, no pull, the Docker client's proxies as build args unless set."""
+    query = {"rm": "1", "forcerm": "1", "pull": "0", "q": "0", "nocache": "1" if nocache else "0"}
+    if dockerfile is not None:
+        query["dockerfile"] = dockerfile
+    if tag:
+        query["t"] = tag
+    every = dict(args)
     for name, value in proxies.items():
-        args.setdefault(name, value)
-    if args:
-        params["buildargs"] = json.dumps(args)
-    params["labels"] = json.dumps({LABEL_RUN: request.label, **request.labels})
-    if request.target:
-        params["target"] = request.target
-    return params
+        every.setdefault(name, value)
+    if every:
+        query["buildargs"] = json.dumps(every)
+    query["labels"] = json.dumps(dict(labels))
+    if target:
+        query["target"] = target
+    return query
 
 
 def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) -> BuildOutcome:
@@ -99,7 +110,15 @@ def build(engine: Engine, request: BuildRequest, observer: Observer = ignore) ->
         headers, proxies = client_settings(engine)
         stream = engine.api.build(
             context,
-            _params(request, dockerfile, proxies),
+            build_query(
+                labels={LABEL_RUN: request.label, **request.labels},
+                args=request.args,
+                proxies=proxies,
+                dockerfile=dockerfile,
+                tag=request.tag,
+                target=request.target,
+                nocache=request.nocache,
+            ),
             headers=headers,
             timeout=request.timeout,  # a build silent for this long
         )

@@ -10,13 +10,13 @@ final image's chain keep their original base: the bundle never reaches the final
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stablebuild.buildargs import NO_SECRETS, Redactor, arg_problem
+from stablebuild.engine.build import build_query
 from stablebuild.engine.client import LABEL_RUN, Engine, client_settings
 from stablebuild.engine.context import archive
 from stablebuild.errors import EngineError
@@ -194,13 +194,10 @@ def _trust_image(
     # bundle give the same image id, so the builder stages built on it stay in the layer cache.
     image_id = None
     headers, proxies = client_settings(engine)
-    params = {"rm": "1", "forcerm": "1", "pull": "0", "q": "0", "nocache": "0",
-              "labels": json.dumps({LABEL_RUN: f"trust-{digest}"})}  # fmt: skip
-    if proxies:
-        params["buildargs"] = json.dumps(proxies)
+    query = build_query(labels={LABEL_RUN: f"trust-{digest}"}, proxies=proxies)
     tar, _ = archive(str(context), [])
     try:
-        for chunk in engine.api.build(tar, params, headers=headers):
+        for chunk in engine.api.build(tar, query, headers=headers):
             if "error" in chunk:
                 error = redactor.text(f"{base}: {str(chunk['error']).strip()}")
                 raise EngineError(f"could not add the CA bundle to {error}")
