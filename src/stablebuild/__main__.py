@@ -13,9 +13,6 @@ import sys
 
 from stablebuild import interrupt
 
-_ROOT_OPTIONS = ("-q", "--quiet", "-v", "--verbose")
-
-
 _REMEMBERED = ("validate", "audit")  # the commands whose answers are remembered
 # What is never an answer to remember: help, and a rule's explanation.
 _NOT_ANSWERS = ("-h", "--help", "--explain")
@@ -23,8 +20,10 @@ _NOT_ANSWERS = ("-h", "--help", "--explain")
 
 def _command(argv: list[str]) -> str | None:
     """The command whose answer may be remembered (after root options only), help not asked."""
+    from stablebuild.console import VERBOSITY_OPTIONS  # NOTE: after Ctrl-C handling is in place
+
     for i, word in enumerate(argv):
-        if word not in _ROOT_OPTIONS:
+        if word not in VERBOSITY_OPTIONS:
             asked = any(a.split("=", 1)[0] in _NOT_ANSWERS for a in argv[i:])
             return word if word in _REMEMBERED and not asked else None
     return None

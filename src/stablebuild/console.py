@@ -66,6 +66,16 @@ class Verbosity(IntEnum):
     VERBOSE = 1  # also details: what was used, how long each part took
 
 
+# The root's options, accepted before any command and by every command (`cli/root.py`
+# declares them to Typer); what reads a command line without Typer knows them by these.
+VERBOSITY_OPTIONS = {
+    "-q": Verbosity.QUIET,
+    "--quiet": Verbosity.QUIET,
+    "-v": Verbosity.VERBOSE,
+    "--verbose": Verbosity.VERBOSE,
+}
+
+
 class _Chosen:
     """The verbosity of the invocation under way; set while options are parsed (or from a
     remembered answer), reset by `StablebuildGroup.main` so nothing outlives an invocation."""

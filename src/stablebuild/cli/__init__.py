@@ -14,6 +14,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from stablebuild.console import VERBOSITY_OPTIONS
+
 # The command (or sub-app) -> the module that registers it; modules in help's order.
 COMMANDS = {
     "audit": "audit",
@@ -29,13 +31,12 @@ COMMANDS = {
     "clean": "validate",
     "vulndb": "vulndb",
 }
-_ROOT_OPTIONS = ("-q", "--quiet", "-v", "--verbose")
 
 
 def _named(argv: Sequence[str]) -> str | None:
     """The module of the command `argv` names (after root options), when it names one."""
     for word in argv:
-        if word not in _ROOT_OPTIONS:
+        if word not in VERBOSITY_OPTIONS:
             return COMMANDS.get(word)
     return None
 

@@ -13,14 +13,13 @@ was no pydantic to avoid) or with a different one is left alone.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-_INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+from stablebuild.cli.valuecheck import DECIMAL, INTEGER
+
 _MISS = object()  # not plainly well formed: Typer decides
 
 try:  # pragma: no branch
@@ -54,9 +53,9 @@ def _coerce_leaf(value: Any, annotation: Any, info: Any, param: Any, ctx: Any) -
     if annotation is bool:
         return _MISS
     if annotation is int:
-        return int(value) if _INT.fullmatch(value) else _MISS
+        return int(value) if INTEGER.fullmatch(value) else _MISS
     if annotation is float:
-        return float(value) if _FLOAT.fullmatch(value) else _MISS
+        return float(value) if DECIMAL.fullmatch(value) else _MISS
     if annotation is Path:
         if not value or "\0" in value:
             return _MISS

@@ -13,7 +13,6 @@ that every message stays Typer's own.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,9 @@ from typing import Any
 
 from stablebuild.cli import valuecheck
 from stablebuild.cli.validating import ValidateArgs
-from stablebuild.console import Verbosity, choose
+from stablebuild.console import VERBOSITY_OPTIONS, Verbosity, choose
 from stablebuild.errors import UsageError
 from stablebuild.report.format.interface import ReportFormat
-
-_INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,6 @@ VALIDATE = (
     Option("baseline_ref", ("--baseline-ref",), str, check=valuecheck.name),
     Option("engine_refs", ("--engine",), str, multiple=True),
 )
-VERBOSITY = {"-q": Verbosity.QUIET, "--quiet": Verbosity.QUIET,
-             "-v": Verbosity.VERBOSE, "--verbose": Verbosity.VERBOSE}  # fmt: skip
 
 
 class _Declined(Exception):
@@ -82,9 +76,9 @@ class _Declined(Exception):
 def _convert(option: Option, text: str) -> Any:
     if option.kind is str:
         return text
-    if option.kind is int and _INT.fullmatch(text):
+    if option.kind is int and valuecheck.INTEGER.fullmatch(text):
         return int(text)
-    if option.kind is float and _FLOAT.fullmatch(text):
+    if option.kind is float and valuecheck.DECIMAL.fullmatch(text):
         return float(text)
     if option.kind is Path and text:
         return Path(text)
@@ -104,8 +98,8 @@ def _read(argv: Sequence[str]) -> tuple[dict[str, Any], list[str], list[Verbosit
         if word == "--":
             positional += words
             break
-        if word in VERBOSITY:
-            verbosity.append(VERBOSITY[word])
+        if word in VERBOSITY_OPTIONS:
+            verbosity.append(VERBOSITY_OPTIONS[word])
             continue
         if not word.startswith("-") or word == "-":
             positional.append(word)
@@ -139,7 +133,7 @@ def validate_args(argv: Sequence[str]) -> ValidateArgs | None:
     if os.environ.get("_STABLEBUILD_COMPLETE"):
         return None
     try:
-        at = next(i for i, w in enumerate(argv) if w not in VERBOSITY)
+        at = next(i for i, w in enumerate(argv) if w not in VERBOSITY_OPTIONS)
         if argv[at] != "validate":
             return None
         values, positional, verbosity = _read([*argv[:at], *argv[at + 1 :]])

@@ -21,6 +21,10 @@ from stablebuild.paths import name_problem
 from stablebuild.paths import shown as show
 
 MAX_SECONDS = 7 * 24 * 3600.0  # a week: far above any build, far below what sockets accept
+# A plainly well-formed whole number and decimal, as typed on a command line (what Typer's
+# own conversion would accept; anything else is left to it).
+INTEGER = re.compile(r"[+-]?[0-9]+")
+DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _URL = re.compile(r"(https?|file)://[^\s\x00-\x1f\x7f]+")
 
