@@ -32,6 +32,12 @@ class ApiError(Exception):
         self.status = status
         self.explanation = explanation
 
+    def first_line(self, otherwise: str) -> str:
+        """The engine's explanation, its first line (at most 400 characters); `otherwise`
+        when it gave none."""
+        text = str(self.explanation or self).strip()
+        return text.splitlines()[0][:400] if text else otherwise
+
 
 class NotFound(ApiError):
     """HTTP 404: no such image, container, network or volume."""

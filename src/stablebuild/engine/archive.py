@@ -22,7 +22,6 @@ from stablebuild.engine.client import LABEL_RUN, Engine
 MAX_HOPS = 40  # Linux's own limit on links followed in one lookup (MAXSYMLINKS)
 MEMBER_LIMIT = 64 * 1024  # the largest file read: pyvenv.cfg is a few hundred bytes
 HEADER_ALLOWANCE = 64 * 1024  # tar and PAX headers in front of a member (long link targets)
-CHUNK = 16 * 1024
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 PYTHON_FOLDERS = ("/usr/bin", "/usr/local/bin")
 PYTHON_NAMES = ("python3", *(f"python3.{minor}" for minor in range(6, 20)))
@@ -291,5 +290,4 @@ def interpreter_facts(
 
 
 def _explain(exc: ApiError) -> str:
-    text = str(exc.explanation or exc).strip()
-    return text.splitlines()[0][:400] if text else "the engine refused the request"
+    return exc.first_line("the engine refused the request")

@@ -147,8 +147,7 @@ def _run_locked(
 
 
 def _explain(exc: ApiError) -> str:
-    text = str(exc.explanation or exc)
-    return text.strip().splitlines()[0][:400] if text.strip() else "container did not start"
+    return exc.first_line("container did not start")
 
 
 def image_meta(engine: Engine, image: str, build_seconds: float | None = None) -> ImageMeta:
