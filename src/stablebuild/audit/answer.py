@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from stablebuild import answer as memos
 from stablebuild.audit.format.interface import AuditFormat
 from stablebuild.console import Verbosity, detail, guarded
+from stablebuild.paths import is_inside
 
 if TYPE_CHECKING:
     from stablebuild.audit.consulted import Consulted
@@ -259,7 +260,8 @@ def _replayable(
 
 
 def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+    """Whether the real path `path` is the real path `folder` or below it."""
+    return is_inside(Path(path), Path(folder))
 
 
 # --- answering from a memo --------------------------------------------------------------------
