@@ -41,12 +41,15 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stablebuild import __version__
+
+if TYPE_CHECKING:
+    from stablebuild.engine.unixapi import Sent
 
 MEMO_VERSION = 4
 KEEP = 64  # memos kept; the least recently written go first
@@ -195,10 +198,9 @@ def environment(names: Iterable[str], environ: Mapping[str, str]) -> dict[str, s
 # --- the engine -------------------------------------------------------------------------------
 
 
-def engine_identity(socket: Any) -> dict[str, Any] | None:
-    """What the engine says it is (the fields a report or a judgment can depend on). NOTE:
-    `/info` alone: its ServerVersion fixes the API version `/version` would add."""
-    info = socket.get_json("/info")
+def engine_identity(info: Any) -> dict[str, Any] | None:
+    """What the engine says it is (the fields a report or a judgment can depend on), from its
+    `/info`. NOTE: `/info` alone: its ServerVersion fixes the API version `/version` would add."""
     if not isinstance(info, dict):
         return None
     found = {k: info.get(k) for k in _INFO_FIELDS}
@@ -327,8 +329,38 @@ def read(key: str, cache_dir: Path | None = None, *, kind: str = "validate") -> 
     return memo if memo is not None and memo.key == key and memo.kind == kind else None
 
 
+def recall(argv: Sequence[str], kind: str) -> tuple[Memo, Callable[[], str | None]] | None:
+    """The memo for this command line, its checks begun (`checking`: call the second value for
+    the verdict); None when there is none. Anything odd (a damaged memo, a folder gone) is
+    None too: the full command meets it and says what it is."""
+    try:
+        memo = read(memo_key(argv, os.getcwd(), os.environ), kind=kind)
+        return None if memo is None else (memo, checking(memo, os.environ))
+    except Exception:
+        return None
+
+
 def still_true(memo: Memo, environ: Mapping[str, str], now: float | None = None) -> str | None:
-    """Why the memo no longer answers (None: it does). Cheapest checks first."""
+    """Why the memo no longer answers (None: it does)."""
+    return checking(memo, environ, now)()
+
+
+def checking(
+    memo: Memo, environ: Mapping[str, str], now: float | None = None
+) -> Callable[[], str | None]:
+    """`still_true` in two halves: the engine's questions are sent first, the local checks
+    made while it works on them; the call returned waits for its answers (the caller can load
+    what the replay needs meanwhile) and says why the memo no longer answers, or None."""
+    engine = _EngineAsked(memo)
+    why = _local_change(memo, environ, now)
+    if why is not None:
+        engine.close()
+        return lambda: why
+    return engine.changed
+
+
+def _local_change(memo: Memo, environ: Mapping[str, str], now: float | None) -> str | None:
+    """What changed on this machine (cheapest checks first), or None."""
     if environment(memo.environment, environ) != memo.environment:
         return "an environment value the compose files name changed"
     if memo.expires is not None and (time.time() if now is None else now) >= memo.expires:
@@ -344,29 +376,57 @@ def still_true(memo: Memo, environ: Mapping[str, str], now: float | None = None)
     for folder, entries in memo.folders.items():
         if tree(folder, ()) != entries:
             return f"a file under {folder} changed"
-    if not memo.socket:
-        return None
-    return _engine_changed(memo)
-
-
-def _engine_changed(memo: Memo) -> str | None:
-    from stablebuild.engine.unixapi import EngineSocket, Unanswered
-
-    socket = EngineSocket(memo.socket)
-    try:
-        if engine_identity(socket) != memo.engine:
-            return "the engine changed"
-        for ref, image_id in memo.images.items():
-            if socket.image_id(ref) != image_id:
-                return f"image {ref} changed"
-    except Unanswered as exc:
-        return f"the engine did not answer: {exc}"
     return None
+
+
+class _EngineAsked:
+    """The engine's part of a memo's checks: what it is and every image's id, asked at once
+    (a connection each; the engine answers them side by side)."""
+
+    def __init__(self, memo: Memo) -> None:
+        self.memo = memo
+        self.sent: list[Sent] = []
+        self.problem: str | None = None
+        if not memo.socket:
+            return
+        from stablebuild.engine.unixapi import EngineSocket, Unanswered
+
+        socket = EngineSocket(memo.socket)
+        try:
+            self.sent.append(socket.request("GET", "/info"))
+            self.sent += [socket.ask_image(ref) for ref in memo.images]
+        except Unanswered as exc:
+            self.problem = f"the engine did not answer: {exc}"
+
+    def changed(self) -> str | None:
+        """Why the engine's answers differ from the memo's, or None (and None without one)."""
+        from stablebuild.engine.unixapi import Unanswered
+
+        if self.problem is not None or not self.memo.socket:
+            self.close()
+            return self.problem
+        info, *images = self.sent
+        try:
+            if engine_identity(info.json()) != self.memo.engine:
+                return "the engine changed"
+            for (ref, image_id), sent in zip(self.memo.images.items(), images, strict=True):
+                if sent.image_id() != image_id:
+                    return f"image {ref} changed"
+        except Unanswered as exc:
+            return f"the engine did not answer: {exc}"
+        finally:
+            self.close()
+        return None
+
+    def close(self) -> None:
+        for sent in self.sent:
+            sent.close()
 
 
 __all__ = [
     "MAX_ENTRIES",
     "Memo",
+    "checking",
     "engine_identity",
     "environment",
     "forget",
@@ -374,6 +434,7 @@ __all__ = [
     "memo_key",
     "outside_files",
     "read",
+    "recall",
     "signature",
     "signing_key",
     "still_true",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -254,7 +254,7 @@ def remember(
     if tree is None:
         return f"more than {answer.MAX_ENTRIES} files under {root}"
     try:
-        engine = answer.engine_identity(socket)
+        engine = answer.engine_identity(socket.get_json("/info"))
         images = {ref: socket.image_id(ref) or "" for ref in images}
     except Unanswered as exc:
         return f"the engine did not answer: {exc}"
@@ -333,25 +333,30 @@ def _sends_git(manifest: Manifest) -> bool:
 
 def answer(argv: list[str]) -> int | None:
     """The exit code of `stablebuild ARGV` from its remembered answer; None: run the command."""
+    from stablebuild.answer import recall
+
+    recalled = recall(argv, "validate")
+    return None if recalled is None else answered(*recalled)
+
+
+def answered(memo: Memo, pending: Callable[[], str | None]) -> int | None:
+    """The exit code of the command line `memo` remembers, when `pending` (its checks,
+    `answer.recall`) says nothing changed; None: run the command."""
     try:
-        found = _remembered(argv)
+        found = _remembered(memo, pending)
     except Exception:
         # NOTE: this path only ever answers; anything odd (a folder gone, a damaged or
         # foreign memo) is the full command's to meet and report.
         return None
     if found is None:
         return None
-    return guarded(lambda: _replay(*found))  # NOTE: ends as the full command would
+    return guarded(lambda: _replay(memo, *found))  # NOTE: ends as the full command would
 
 
-def _remembered(argv: list[str]) -> tuple[Memo, Report, Replay] | None:
-    """The memo for this command line when it still answers, its report and its parameters."""
-    from stablebuild import answer as memos
+def _remembered(memo: Memo, pending: Callable[[], str | None]) -> tuple[Report, Replay] | None:
+    """The memo's report and parameters, when it still answers."""
     from stablebuild.report.codec import from_data
 
-    memo = memos.read(memos.memo_key(argv, os.getcwd(), os.environ))
-    if memo is None or memos.still_true(memo, os.environ) is not None:
-        return None
     params = memo.params
     replay = Replay(
         fmt=ReportFormat(params["format"]),
@@ -361,7 +366,9 @@ def _remembered(argv: list[str]) -> tuple[Memo, Report, Replay] | None:
         history=HistorySettings.from_data(params["history"]),
         events=[Event(str(i), str(k), str(m), int(s), int(t)) for i, k, m, s, t in memo.events],
     )
-    return memo, from_data(memo.report), replay
+    report = from_data(memo.report)
+    # NOTE: last: the engine answered while the above was loaded and read
+    return None if pending() is not None else (report, replay)
 
 
 @dataclass(frozen=True)
@@ -406,6 +413,7 @@ __all__ = [
     "EventLog",
     "HistorySettings",
     "answer",
+    "answered",
     "conclude",
     "emit",
     "fail_required",

@@ -155,7 +155,7 @@ def make_memo(
 ) -> answer.Memo:
     socket = EngineSocket(env["DOCKER_HOST"].removeprefix("unix://"))
     skip = [".stablebuild", "report.json"]
-    identity = answer.engine_identity(socket)
+    identity = answer.engine_identity(socket.get_json("/info"))
     assert identity is not None
     return answer.Memo(
         key=answer.memo_key(argv, str(stack), env),

@@ -165,6 +165,69 @@ def _body(reader: _Reader, headers: Mapping[str, str]) -> Iterator[bytes]:
         reader.sock.close()
 
 
+class Sent:
+    """A request the engine has been sent, its answer not read yet."""
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+
+    def answer(self) -> Answer:
+        """The answer's status and headers; its body streams from the socket (closed at its
+        end)."""
+        reader, where = self.reader, self.reader.where
+        try:
+            head = reader.until(b"\r\n\r\n", 64 * 1024)
+        except Unanswered:
+            reader.sock.close()
+            raise
+        status_line, *header_lines = head.split(b"\r\n")
+        parts = status_line.split(b" ", 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+            reader.sock.close()
+            raise Unanswered(f"{where}: not an HTTP answer")
+        found: dict[str, str] = {}
+        for line in header_lines:
+            name, _, value = line.partition(b":")
+            found[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        return Answer(int(parts[1]), found, _body(reader, found))
+
+    def close(self) -> None:
+        """Not waiting for the answer after all."""
+        self.reader.sock.close()
+
+    def json(self) -> Any:
+        """The JSON document answered (HTTP 200 only)."""
+        answer = self.answer()
+        body = answer.read()
+        if answer.status != 200:
+            raise Unanswered(f"{self.reader.where}: HTTP {answer.status}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise Unanswered(f"{self.reader.where}: not JSON") from None
+
+    def image(self) -> dict[str, Any] | None:
+        """An image's inspect (`EngineSocket.ask_image`): None when the engine has none."""
+        answer = self.answer()
+        body = answer.read()
+        if answer.status == 404:
+            return None
+        if answer.status != 200:
+            raise Unanswered(f"{self.reader.where}: HTTP {answer.status}")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise Unanswered(f"{self.reader.where}: not JSON") from None
+        if not isinstance(data, dict):
+            raise Unanswered(f"{self.reader.where}: not an object")
+        return data
+
+    def image_id(self) -> str | None:
+        """The inspected image's id (`sha256:...`), or None when the engine has none."""
+        data = self.image()
+        return None if data is None else str(data.get("Id") or "") or None
+
+
 @dataclass(frozen=True)
 class EngineSocket:
     """One engine, reached over its unix socket; every call opens and closes one connection."""
@@ -196,6 +259,24 @@ class EngineSocket:
 
         `timeout` bounds each wait for the engine (a build silent for that long, a container
         that runs longer than a `wait` may take), not the whole answer."""
+        sent = self.request(
+            method, path, params=params, body=body, headers=headers, timeout=timeout
+        )
+        return sent.answer()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: bytes | IO[bytes] | Iterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Sent:
+        """Send one request and return at once: the engine works on it while the caller does
+        something else (`Sent.answer` reads it). Each request has a connection of its own, so
+        several can be out at the same time."""
         target = path + ("?" + urllib.parse.urlencode(params) if params else "")
         lines = [f"{method} {target} HTTP/1.0", "Host: docker", "User-Agent: stablebuild"]
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
@@ -227,64 +308,31 @@ class EngineSocket:
         except OSError as exc:
             sock.close()
             raise SocketLost(f"{self.path}: {exc}") from None
-        reader = _Reader(sock, where)
-        try:
-            head = reader.until(b"\r\n\r\n", 64 * 1024)
-        except Unanswered:
-            sock.close()
-            raise
-        status_line, *header_lines = head.split(b"\r\n")
-        parts = status_line.split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-            sock.close()
-            raise Unanswered(f"{where}: not an HTTP answer")
-        found: dict[str, str] = {}
-        for line in header_lines:
-            name, _, value = line.partition(b":")
-            found[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
-        return Answer(int(parts[1]), found, _body(reader, found))
-
-    def _get(self, path: str) -> tuple[int, bytes]:
-        answer = self.send("GET", path)
-        return answer.status, answer.read()
+        return Sent(_Reader(sock, where))
 
     def get_json(self, path: str) -> Any:
         """The JSON document the engine answers to GET `path` (HTTP 200 only)."""
-        status, body = self._get(path)
-        if status != 200:
-            raise Unanswered(f"{self.path}{path}: HTTP {status}")
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise Unanswered(f"{self.path}{path}: not JSON") from None
+        return self.request("GET", path).json()
 
     def ping(self) -> bool:
         """Whether an engine answers on the socket."""
         try:
-            status, body = self._get("/_ping")
+            answer = self.send("GET", "/_ping")
+            return answer.status == 200 and answer.read().strip() == b"OK"
         except Unanswered:
             return False
-        return status == 200 and body.strip() == b"OK"
+
+    def ask_image(self, ref: str) -> Sent:
+        """`docker image inspect REF` sent (`Sent.image`, `Sent.image_id` read it)."""
+        return self.request("GET", f"/images/{urllib.parse.quote(ref, safe=':@/')}/json")
 
     def inspect_image(self, ref: str) -> dict[str, Any] | None:
         """`docker image inspect REF`: None when the engine has no such image."""
-        status, body = self._get(f"/images/{urllib.parse.quote(ref, safe=':@/')}/json")
-        if status == 404:
-            return None
-        if status != 200:
-            raise Unanswered(f"{self.path}: image {ref}: HTTP {status}")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise Unanswered(f"{self.path}: image {ref}: not JSON") from None
-        if not isinstance(data, dict):
-            raise Unanswered(f"{self.path}: image {ref}: not an object")
-        return data
+        return self.ask_image(ref).image()
 
     def image_id(self, ref: str) -> str | None:
         """The image's id (`sha256:...`), or None when the engine has no such image."""
-        data = self.inspect_image(ref)
-        return None if data is None else str(data.get("Id") or "") or None
+        return self.ask_image(ref).image_id()
 
     def image_exists(self, image_id: str) -> bool:
         """Whether the engine still holds this image (what a cached build needs)."""

@@ -8,27 +8,33 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from stablebuild.history.interface import GitInfo
+if TYPE_CHECKING:
+    from stablebuild.history.interface import GitInfo
 
 TIMEOUT_S = 3.0
 # CI checkouts are often a detached HEAD; the job's own variables name the branch.
 _CI_BRANCH = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH")
 
 
-def _git(folder: Path, *args: str) -> str | None:
+def _env() -> dict[str, str]:
     # NOTE: GIT_OPTIONAL_LOCKS=0: `git status` must not take index.lock from under a user's
     # own git command running at the same moment.
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    return {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+
+
+def _git(folder: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
             ["git", "-C", str(folder), *args],
             capture_output=True,
             text=True,
             timeout=TIMEOUT_S,
-            env=env,
+            env=_env(),
             check=False,
         )
     except (OSError, subprocess.SubprocessError, ValueError):
@@ -37,13 +43,57 @@ def _git(folder: Path, *args: str) -> str | None:
 
 
 def git_info(folder: Path, environ: Mapping[str, str] | None = None) -> GitInfo:
-    """Commit, branch and dirtiness of the checkout `folder` is in (all None outside one).
+    """Commit, branch and dirtiness of the checkout `folder` is in (all None outside one)."""
+    return ask_git(folder, environ)()
+
+
+def ask_git(folder: Path, environ: Mapping[str, str] | None = None) -> Callable[[], GitInfo]:
+    """`git_info` begun: git starts now and works while the caller does; the call returned
+    waits for it (within TIMEOUT_S of its start) and reads what it said.
 
     One `git status --porcelain=v2 --branch` answers all three: a process is the cost here."""
     environ = os.environ if environ is None else environ
-    out = _git(folder, "status", "--porcelain=v2", "--branch", "--untracked-files=no")
-    if out is None:
-        return GitInfo()
+    argv = [
+        "git",
+        "-C",
+        str(folder),
+        "status",
+        "--porcelain=v2",
+        "--branch",
+        "--untracked-files=no",
+    ]
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=_env(),
+        )
+    except (OSError, ValueError):
+        process = None
+    started = time.monotonic()
+
+    def answer() -> GitInfo:
+        from stablebuild.history.interface import GitInfo
+
+        if process is None:
+            return GitInfo()
+        try:
+            out, _ = process.communicate(timeout=max(0.0, started + TIMEOUT_S - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            return GitInfo()
+        return _parsed(out, environ) if process.returncode == 0 else GitInfo()
+
+    return answer
+
+
+def _parsed(out: str, environ: Mapping[str, str]) -> GitInfo:
+    from stablebuild.history.interface import GitInfo
+
     commit = branch = None
     dirty = False
     for line in out.splitlines():
@@ -69,4 +119,4 @@ def resolve_commit(folder: Path, ref: str) -> str | None:
     return sha or None
 
 
-__all__ = ["git_info", "resolve_commit"]
+__all__ = ["ask_git", "git_info", "resolve_commit"]

@@ -94,19 +94,16 @@ class HistorySession:
         self.problem: HistoryError | None = None  # why the store could not be used
         # NOTE: git is asked, and the store's modules imported, in the background: during a
         # validate both are done while the images build, and git describes the sources as they
-        # were when the run started. Only starting the thread is on the validate's path.
-        self._git_thread: threading.Thread | None = None
+        # were when the run started. Only starting git's process and the thread is on the
+        # validate's path (git is started here, not by the thread: a thread waits for the
+        # interpreter while the run loads its own modules, and a remembered answer is over by
+        # then).
+        self._git_asked: Callable[[], GitInfo] | None = None
         if not self.off:
-            self._git_thread = threading.Thread(target=self._prepare, daemon=True)
-            self._git_thread.start()
+            from stablebuild.history import gitinfo
 
-    def _prepare(self) -> None:
-        from stablebuild.history.gitinfo import git_info
-
-        try:
-            self._git = git_info(self.root)
-        finally:
-            _prepare(self.location)
+            self._git_asked = gitinfo.ask_git(root)
+            threading.Thread(target=_prepare, args=(location,), daemon=True).start()
 
     @property
     def off(self) -> bool:
@@ -114,13 +111,12 @@ class HistorySession:
 
     @property
     def git(self) -> GitInfo:
-        if self._git_thread is not None:
-            self._git_thread.join()
-            self._git_thread = None
         if self._git is None:
-            from stablebuild.history.gitinfo import git_info
+            if self._git_asked is None:
+                from stablebuild.history.gitinfo import ask_git
 
-            self._git = git_info(self.root)
+                self._git_asked = ask_git(self.root)
+            self._git = self._git_asked()
         return self._git
 
     def store(self) -> HistoryStore:

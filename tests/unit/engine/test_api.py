@@ -181,3 +181,31 @@ def test_an_answer_cut_short_is_engine_lost(serve: Serve) -> None:
 def test_a_stream_ending_inside_an_object_is_an_error() -> None:
     with pytest.raises(ApiError, match="ended inside an object"):
         list(json_stream([b'{"stream": "Step 1/2']))
+
+
+def test_requests_sent_together_are_each_answered_in_any_order(serve: Serve) -> None:
+    """What a remembered answer does: every question sent before any answer is read."""
+
+    def handler(head: str, body: bytes) -> list[bytes]:
+        if head.startswith("GET /info "):
+            return answer("200 OK", b'{"ID": "engine-1"}')
+        ref = head.split(" ")[1].removeprefix("/images/").removesuffix("/json")
+        if ref == "gone:1":
+            return answer("404 Not Found", b'{"message":"No such image: gone:1"}')
+        return answer("200 OK", json.dumps({"Id": f"sha256:{ref}"}).encode())
+
+    api, seen = serve(handler)
+    engine = api.transport
+    assert isinstance(engine, EngineSocket)
+    info = engine.request("GET", "/info")
+    present, gone = engine.ask_image("app:1"), engine.ask_image("gone:1")
+    assert gone.image_id() is None
+    assert present.image_id() == "sha256:app:1"
+    assert info.json() == {"ID": "engine-1"}
+    assert sorted(seen) == sorted(
+        [
+            "GET /info HTTP/1.0",
+            "GET /images/app:1/json HTTP/1.0",
+            "GET /images/gone:1/json HTTP/1.0",
+        ]
+    )

@@ -1,9 +1,9 @@
-"""The history's part in a run (`HistorySession`): git asked in the background, once, and nothing
+"""The history's part in a run (`HistorySession`): git asked when it opens, read once, and nothing
 asked or recorded when the history is off."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,21 +20,27 @@ def _no_warning(message: str, hint: str) -> None:
     raise AssertionError(f"warned: {message} ({hint})")
 
 
-def test_the_run_is_recorded_with_the_git_facts_asked_on_a_thread(
+def test_the_run_is_recorded_with_the_git_facts_asked_when_the_session_opens(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[tuple[Path, bool]] = []
+    events: list[str] = []
 
-    def git_info(folder: Path) -> GitInfo:
-        asked.append((folder, threading.current_thread() is threading.main_thread()))
-        return MAIN
+    def ask_git(folder: Path) -> Callable[[], GitInfo]:
+        events.append(f"asked {folder.name}")
 
-    monkeypatch.setattr(gitinfo, "git_info", git_info)
+        def answer() -> GitInfo:
+            events.append("read")
+            return MAIN
+
+        return answer
+
+    monkeypatch.setattr(gitinfo, "ask_git", ask_git)
     where = Location("sqlite", path=tmp_path / ".stablebuild" / "history.sqlite")
     session = HistorySession(where, tmp_path, warn=_no_warning)
+    assert events == [f"asked {tmp_path.name}"]  # git works while the run does
     assert session.finish(report(1, [api_image(cached=True)]))
     assert session.git == MAIN
-    assert asked == [(tmp_path, False)]  # once, and not on the run's own thread
+    assert events == [f"asked {tmp_path.name}", "read"]  # once
     with open_store(where, create=False) as store:
         (run,) = store.runs(RunQuery("ffmpeg-api"))
     assert run.git == MAIN
@@ -44,10 +50,10 @@ def test_the_run_is_recorded_with_the_git_facts_asked_on_a_thread(
 def test_with_the_history_off_nothing_is_recorded_and_git_never_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def git_info(folder: Path) -> GitInfo:
+    def ask_git(folder: Path) -> Callable[[], GitInfo]:
         raise AssertionError("git was asked")
 
-    monkeypatch.setattr(gitinfo, "git_info", git_info)
+    monkeypatch.setattr(gitinfo, "ask_git", ask_git)
     session = HistorySession(Location("off"), tmp_path, warn=_no_warning)
     assert session.finish(report(1, [api_image()]))
     assert session.finish_audit(

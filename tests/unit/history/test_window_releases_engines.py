@@ -8,7 +8,7 @@ import json
 import re
 import subprocess
 import sys
-import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -255,28 +255,34 @@ print(sorted(name for name in sys.modules if name.split(".")[0] == "rich"))
     assert done.stdout.strip() == "[]"
 
 
-def test_git_is_asked_off_the_validates_thread(
+def test_git_is_started_when_the_session_opens_and_read_when_the_run_is_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Making the session only starts a thread: git (and the store's imports) run there, and
-    the run is recorded with what git said."""
+    """Making the session starts git's process (it works while the images build; the store's
+    imports run on a thread), and the run is recorded with what git said."""
     import stablebuild.history.gitinfo as gitinfo
     from stablebuild.history.interface import GitInfo
     from stablebuild.history.session import HistorySession
 
     asked_on: list[str] = []
 
-    def git_info(folder: Path, environ: object = None) -> GitInfo:
-        asked_on.append(threading.current_thread().name)
-        return GitInfo("f" * 40, "feature", True)
+    def ask_git(folder: Path, environ: object = None) -> Callable[[], GitInfo]:
+        asked_on.append("started")
 
-    monkeypatch.setattr(gitinfo, "git_info", git_info)
+        def answer() -> GitInfo:
+            asked_on.append("read")
+            return GitInfo("f" * 40, "feature", True)
+
+        return answer
+
+    monkeypatch.setattr(gitinfo, "ask_git", ask_git)
     store_path = tmp_path / "history.sqlite"
     session = HistorySession(
         parse_location(str(store_path), tmp_path, "--history"), tmp_path, warn=lambda m, h: None
     )
+    assert asked_on == ["started"]
     assert session.finish(report(1, [api_image()]))
-    assert asked_on and asked_on[0] != threading.main_thread().name
+    assert asked_on == ["started", "read"]
     with _open(str(store_path)) as store:
         (run,) = store.runs(RunQuery("ffmpeg-api"))
     assert run.git == GitInfo("f" * 40, "feature", True)
