@@ -42,8 +42,8 @@ from harness import (
     write_result,
 )
 
-from stablebuild.checks import judge
 from stablebuild.checks.inputs import EngineFacts
+from stablebuild.checks.judging import judge
 from stablebuild.engine import connect
 from stablebuild.engine.containers import image_meta, run_locked
 from stablebuild.manifest.model import FfmpegSpec, ImageSpec

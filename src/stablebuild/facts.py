@@ -6,12 +6,13 @@ Everything goes through the engine seam, so it runs the same against the fake en
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from stablebuild.buildargs import redactor_for
-from stablebuild.checks import judge
 from stablebuild.checks.inputs import EngineFacts, ImageMeta, InterpreterFacts, RunOutcome
 from stablebuild.checks.interpreter import probe_result
 from stablebuild.engine.interface import EngineInterface
@@ -31,6 +32,19 @@ class Judging:
     require_gpu: bool
     probe_timeout: float
     extra_args: Mapping[str, str] = field(default_factory=dict)
+
+
+def warm() -> threading.Thread:
+    """Load the checks in the background: a run starts this with its first build, which keeps
+    the engine busy for longer than they take to load (the checks are not needed before)."""
+
+    def load() -> None:
+        with contextlib.suppress(ImportError):  # NOTE: said where it is imported for real
+            import stablebuild.checks.judging  # noqa: F401
+
+    thread = threading.Thread(target=load, name="stablebuild-warm-checks", daemon=True)
+    thread.start()
+    return thread
 
 
 def engine_facts(engine: EngineInterface) -> EngineFacts:
@@ -128,6 +142,8 @@ class FactGatherer:
         run: RunOutcome | None,
         interpreter: InterpreterFacts | None = None,
     ) -> list[CheckResult]:
+        from stablebuild.checks.judging import judge  # NOTE: loaded during the build (`warm`)
+
         return judge(
             spec,
             facts,

@@ -25,14 +25,13 @@ from stablebuild.cache import (
 )
 from stablebuild.checks.inputs import EngineFacts
 from stablebuild.checks.stack import skip_reason
-from stablebuild.diagnose import diagnose_build_log
 from stablebuild.engine.bases import BaseTransfer
 from stablebuild.engine.build import BuildRequest
 from stablebuild.engine.client import Engine
 from stablebuild.engine.interface import EngineInterface
 from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
-from stablebuild.facts import FactGatherer, Judging
+from stablebuild.facts import FactGatherer, Judging, warm
 from stablebuild.manifest.model import ImageSpec, Manifest
 from stablebuild.probe import PROBE_VERSION
 from stablebuild.report.codec import check_from_data, check_to_data
@@ -156,6 +155,7 @@ class Validation:
     def run(self) -> Report:
         # NOTE: --jobs is per engine: each engine builds that many chains at once.
         scheduler = Scheduler(self.options.jobs * len(self.engines))
+        warm()  # NOTE: the checks load while the first builds keep the engine busy
         try:
             placed = place(
                 build_chains(self.selected()),
@@ -281,6 +281,8 @@ class Validation:
         inputs = self._inputs(spec, engine)
         outcome = self._cached_build(spec, inputs, engine) or self._build(spec, inputs, engine)
         if outcome.status not in (BuildStatus.BUILT, BuildStatus.CACHED) or not outcome.image_id:
+            from stablebuild.diagnose import diagnose_build_log  # NOTE: a failed build only
+
             outcome.diagnosis = diagnose_build_log(outcome.log)
             return ImageReport(spec.name, outcome)
         if self.options.keep_images:

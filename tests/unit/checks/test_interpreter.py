@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from stablebuild.checks import judge
 from stablebuild.checks.inputs import EngineFacts, ImageMeta, InterpreterFacts, Link, RunOutcome
 from stablebuild.checks.interpreter import check_interpreter, probe_result
+from stablebuild.checks.judging import judge
 from stablebuild.manifest.model import PackagesSpec, RunSpec
 from stablebuild.report.model import CheckResult, CheckStatus
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from stablebuild.checks import judge
 from stablebuild.checks.inputs import EngineFacts, ImageMeta, RunOutcome
+from stablebuild.checks.judging import judge
 from stablebuild.manifest.model import PackagesSpec, RunSpec
 from stablebuild.report.model import CheckStatus
 
