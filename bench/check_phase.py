@@ -1,7 +1,8 @@
 """Benchmark 1: the check phase, 40 checks on one built image, stablebuild vs its peers.
 
 The checks: 30 imports, 5 FFmpeg encoders, the user, the healthcheck and 3 files. Contestants,
-timed in the same rounds on the same image (order rotated each round):
+timed in the same rounds on the same image (order rotated each round and reversed every other
+one, each started on a quiet engine: `harness.round_order`, `harness.settle`):
 
 - stablebuild: image metadata + ONE probe container + the pure judges (`probe`, `checks`,
   `engine.containers`, called directly: the check phase alone, no build, no CLI start-up);
@@ -30,11 +31,14 @@ from harness import (
     BASE_IMAGE,
     BENCH,
     bench_run,
+    containers_now,
     machine,
     print_machine,
     ratio,
     remove_stablebuild_run,
+    round_order,
     run,
+    settle,
     stablebuild_bin,
     stats,
     target,
@@ -301,9 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         for fn in contestants.values():
             fn()
         names = list(contestants)
+        quiet = containers_now()
         for round_no in range(runs):
-            order = names[round_no % len(names) :] + names[: round_no % len(names)]
-            for name in order:
+            for name in round_order(names, round_no):
+                settle(quiet)
                 seconds, value = timed(contestants[name])
                 if name == "stablebuild-cli":
                     cli_runs.append(value)

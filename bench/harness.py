@@ -83,6 +83,33 @@ def ratio(slow: float, fast: float) -> float:
     return round(slow / fast, 2) if fast > 0 else float("inf")
 
 
+def round_order(names: Sequence[str], round_no: int) -> list[str]:
+    """The contestants' order in round `round_no`: rotated each round and reversed every other
+    one, so that no contestant always runs right after the same one (a peer that leaves the
+    engine busy removing its containers would always slow the same next contestant)."""
+    shift = round_no % len(names)
+    order = [*names[shift:], *names[:shift]]
+    return order if round_no % 2 == 0 else order[::-1]
+
+
+def settle(containers_before: set[str], limit_s: float = 10.0) -> None:
+    """Wait until the engine holds no container beyond `containers_before` (a contestant's
+    removals can finish after it returns), then half a second more: each contestant starts
+    on a quiet engine. A container still there after `limit_s` is left for good: it joins
+    `containers_before` (and is named), so it is waited for once."""
+    deadline = time.monotonic() + limit_s
+    while (extra := containers_now() - containers_before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if extra:
+        print(f"  (containers left by a contestant: {' '.join(c[:12] for c in extra)})")
+        containers_before |= extra
+    time.sleep(0.5)
+
+
+def containers_now() -> set[str]:
+    return set(docker_text(["ps", "-aq", "--no-trunc"]).split())
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     value = fn()

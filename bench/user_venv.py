@@ -3,7 +3,8 @@
 stablebuild runs from two venvs the bench builds (`bench/venvs.py`): `clean`, a plain
 `pip install` of this project (a wheel, not the dev venv's editable install), and `lock`, the
 same resolved with the reference stack's lock (FastAPI, pydantic, SQLAlchemy, Celery...), as a
-service team's venv. In the same rounds (order reversed every other round), each from both venvs:
+service team's venv. In the same rounds (order rotated, and reversed every other round), each from
+both venvs:
 
 - cache hit, nothing changed: `stablebuild validate` of a one-image stack
   (`fixtures/one_image/`) and of the reference stack (`examples/ffmpeg-api --profile airgap`, three
@@ -50,10 +51,13 @@ from harness import (
     DOCKER_ENV,
     BenchRun,
     bench_run,
+    containers_now,
     machine,
     print_machine,
     ratio,
+    round_order,
     run,
+    settle,
     stats,
     target,
     timed,
@@ -94,7 +98,8 @@ def imported(stderr: str) -> dict[str, Any]:
 
 
 class Rounds:
-    """Named contestants timed in alternating order; the last value of each is kept."""
+    """Named contestants timed in rotating, alternating order (`harness.round_order`), each on a
+    quiet engine; the last value of each is kept."""
 
     def __init__(self) -> None:
         self.fns: dict[str, Callable[[], tuple[float, Any]]] = {}
@@ -109,9 +114,10 @@ class Rounds:
 
     def play(self, runs: int) -> None:
         names = list(self.fns)
+        quiet = containers_now()
         for round_no in range(runs):
-            order = names if round_no % 2 == 0 else list(reversed(names))
-            for name in order:
+            for name in round_order(names, round_no):
+                settle(quiet)
                 seconds, value = self.fns[name]()
                 self.times[name].append(seconds)
                 self.last[name] = value
