@@ -472,6 +472,40 @@ def stage_args(
     return dict(StageScope(stage, df, overrides).before(before_line))
 
 
+def images_read(
+    df: ParsedDockerfile, args: Mapping[str, str], target: str | None = None
+) -> list[str | None]:
+    """The external images a build of `target` reads, args substituted, in order, each once:
+    those its stages start FROM and those a `COPY --from=IMAGE` copies from. Every stage up to
+    the target counts (the classic builder builds them all, used or not). None stands for one
+    whose name cannot be told (an ARG without a value).
+
+    What the build-inputs digest and a remembered answer hold the ids of, and what must be on
+    an engine before it builds (`engine/bases.py`)."""
+    values = global_values(df, args)
+    final = df.target(target)
+    last = final.index if final is not None else len(df.stages) - 1
+    found: list[str | None] = []
+
+    def add(ref: str | None) -> None:
+        if ref is None or (ref.lower() != "scratch" and ref not in found):
+            found.append(ref)
+
+    for stage in df.stages[: last + 1]:
+        if df.parent(stage, values) is None:
+            add(substitute(stage.image, values))
+        scope: StageScope | None = None
+        for ins in stage.instructions:
+            source = split_flags(ins.value)[0].get("from") if ins.keyword == "COPY" else None
+            if not source:
+                continue
+            scope = scope or StageScope(stage, df, args)
+            ref = substitute(source, scope.before(ins.line))
+            if ref is None or df.resolve_stage_ref(ref, stage.index) is None:
+                add(ref)
+    return found
+
+
 def _expand(value: str, values: Mapping[str, str]) -> str:
     expanded = substitute(value, values)
     return value if expanded is None else expanded
@@ -485,6 +519,7 @@ __all__ = [
     "Stage",
     "StageScope",
     "global_values",
+    "images_read",
     "parse",
     "parse_assignments",
     "split_flags",

@@ -18,36 +18,18 @@ from stablebuild.engine.interface import EngineInterface
 from stablebuild.errors import EngineError
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.manifest.model import ImageSpec
-from stablebuild.stages import global_values, parse, split_flags, stage_args, substitute
+from stablebuild.stages import images_read, parse
 
 
 def needed_bases(dockerfile: Path, args: Mapping[str, str], target: str | None) -> list[str]:
     """The external images a build of `target` starts FROM or copies from (args substituted),
-    in order.
-
-    The classic builder builds every stage up to the target, used or not: their bases count.
-    A Dockerfile that cannot be read or a FROM that cannot be resolved gives none: the build
-    reports those itself."""
+    in order (`stages.images_read`). A Dockerfile that cannot be read, or an image whose name
+    cannot be told, gives none: the build reports those itself."""
     try:
         df = parse(dockerfile.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return []
-    values = global_values(df, args)
-    final = df.target(target)
-    last = final.index if final is not None else len(df.stages) - 1
-    found: list[str] = []
-    for stage in df.stages[: last + 1]:
-        image = None if df.parent(stage, values) is not None else substitute(stage.image, values)
-        if image and image.lower() != "scratch" and image not in found:
-            found.append(image)
-        for ins in stage.instructions:  # `COPY --from=IMAGE`: an image the build reads too
-            source = split_flags(ins.value)[0].get("from") if ins.keyword == "COPY" else None
-            if not source:
-                continue
-            ref = substitute(source, stage_args(stage, df, args, before_line=ins.line))
-            if ref and df.resolve_stage_ref(ref, stage.index) is None and ref not in found:
-                found.append(ref)
-    return found
+    return [ref for ref in images_read(df, args, target) if ref is not None]
 
 
 class BaseTransfer:

@@ -1,5 +1,6 @@
 """What a build depends on, hashed: the Dockerfile, the context after .dockerignore, the build
-args, the target, the base images' ids and the CA bundle. Equal hash, same image."""
+args, the target, the ids of the images it reads (its bases and those `COPY --from=IMAGE`
+copies from) and the CA bundle. Equal hash, same image."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from stablebuild import __version__
 from stablebuild.engine.api import NotFound
 from stablebuild.engine.client import Engine
 from stablebuild.engine.context import included
-from stablebuild.stages import global_values, parse, split_flags, stage_args, substitute
+from stablebuild.stages import images_read, parse, split_flags, stage_args, substitute
 
 _CONTENT_LIMIT = 1024 * 1024  # larger files are hashed by size and mtime, not content
 
@@ -98,27 +99,20 @@ def context_digest(context: Path, dockerfile: Path, text: str, args: Mapping[str
     return digest.hexdigest()
 
 
-def base_refs(dockerfile_text: str, args: Mapping[str, str]) -> list[str] | None:
-    """Every external image the Dockerfile builds FROM; None when one cannot be told."""
-    df = parse(dockerfile_text)
-    values = global_values(df, args)  # NOTE: `ARG BASE=python:${PYTHON_VERSION}-slim`
-    refs: list[str] = []
-    for stage in df.stages:
-        if df.parent(stage, values) is not None:
-            continue
-        image = substitute(stage.image, values)
-        if image is None:
-            return None
-        if image.lower() != "scratch":
-            refs.append(image)
-    return refs
+def base_refs(
+    dockerfile_text: str, args: Mapping[str, str], target: str | None = None
+) -> list[str] | None:
+    """Every external image a build of `target` reads (`stages.images_read`: FROM and
+    `COPY --from=IMAGE`); None when one cannot be told."""
+    refs = images_read(parse(dockerfile_text), args, target)
+    return None if None in refs else [ref for ref in refs if ref is not None]
 
 
 def base_image_ids(
-    engine: Engine, dockerfile_text: str, args: Mapping[str, str]
+    engine: Engine, dockerfile_text: str, args: Mapping[str, str], target: str | None = None
 ) -> dict[str, str] | None:
-    """Id of every external image the Dockerfile builds FROM; None when one is unknown."""
-    refs = base_refs(dockerfile_text, args)
+    """Id of every external image a build of `target` reads; None when one is unknown."""
+    refs = base_refs(dockerfile_text, args, target)
     if refs is None:
         return None
     ids: dict[str, str] = {}
@@ -144,7 +138,7 @@ def build_inputs_digest(
         text = dockerfile.read_text(encoding="utf-8")
     except OSError:
         return None
-    bases = base_image_ids(engine, text, args)
+    bases = base_image_ids(engine, text, args, target)
     if bases is None:
         return None
     digest = hashlib.sha256()
