@@ -90,10 +90,23 @@ def memo_key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
         if name.startswith(_ENV_PREFIXES) or name in _ENV_NAMES
     }
     # NOTE: the program itself counts: another installation reads its own pip.conf, finds its
-    # own hadolint beside its interpreter
-    program = [__version__, sys.executable, sys.version_info[:2]]
+    # own hadolint beside its interpreter; other code (a reinstall, a working copy edited)
+    # judges differently under the same version number
+    package = os.path.dirname(os.path.abspath(__file__))
+    program = [__version__, sys.executable, sys.version_info[:2], code_identity(package)]
     text = json.dumps(["answer", MEMO_VERSION, *program, list(argv), cwd, settings])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def code_identity(package: str) -> Any:
+    """What tells this stablebuild's code from other code with the same version: an installed
+    wheel's RECORD beside the package (every install rewrites it), else (a working copy, an
+    editable install) the signature of every file of the package, bytecode left out."""
+    record = os.path.join(
+        os.path.dirname(package), f"stablebuild-{__version__}.dist-info", "RECORD"
+    )
+    found = signature(record)
+    return found if found is not None else tree(package, (), ("__pycache__",))
 
 
 # --- what an answer depends on ----------------------------------------------------------------
@@ -427,6 +440,7 @@ __all__ = [
     "MAX_ENTRIES",
     "Memo",
     "checking",
+    "code_identity",
     "engine_identity",
     "environment",
     "forget",

@@ -9,6 +9,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, ClassVar
 import pytest
 from tests.unit.test_import_budget import HEAVY
 
+import stablebuild
 from stablebuild import answer
 from stablebuild.engine.unixapi import EngineSocket
 from stablebuild.report.codec import from_data, to_data
@@ -294,6 +296,37 @@ def test_the_key_is_the_command_line_the_folder_and_the_settings() -> None:
     assert answer.memo_key(ARGV, "/stack", env | {"STABLEBUILD_HISTORY": "off"}) != key
     assert answer.memo_key(ARGV, "/stack", env | {"DOCKER_HOST": "unix:///b"}) != key
     assert answer.memo_key(ARGV, "/stack", env | {"PIP_INDEX_URL": "https://i/"}) != key
+
+
+def test_other_code_under_the_same_version_never_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reinstall rewrites the wheel's RECORD; in a working copy every source file counts
+    (its bytecode does not): either way a memo left by other code is not found."""
+    site = tmp_path / "site-packages"
+    package = site / "stablebuild"
+    (package / "__pycache__").mkdir(parents=True)
+    (package / "validate.py").write_text("old = 1\n")
+    working_copy = answer.code_identity(str(package))
+    (package / "__pycache__" / "validate.cpython-311.pyc").write_bytes(b"\0")
+    assert answer.code_identity(str(package)) == working_copy
+    (package / "validate.py").write_text("new = 22\n")
+    assert answer.code_identity(str(package)) != working_copy
+
+    record = site / f"stablebuild-{stablebuild.__version__}.dist-info" / "RECORD"
+    record.parent.mkdir()
+    record.write_text("stablebuild/validate.py,sha256=a,7\n")
+    installed = answer.code_identity(str(package))
+    (package / "validate.py").write_text("newer = 333\n")  # NOTE: a wheel's files stay put
+    assert answer.code_identity(str(package)) == installed
+    time.sleep(0.01)
+    record.write_text("stablebuild/validate.py,sha256=b,12\n")  # reinstalled
+    assert answer.code_identity(str(package)) != installed
+
+    env = {"HOME": "/home/u", "PATH": "/bin"}
+    key = answer.memo_key(ARGV, "/stack", env)
+    monkeypatch.setattr(answer, "code_identity", lambda package: "other code")
+    assert answer.memo_key(ARGV, "/stack", env) != key
 
 
 def test_a_damaged_or_older_memo_is_no_answer(stack: Path, tmp_path: Path) -> None:
