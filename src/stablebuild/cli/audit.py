@@ -155,14 +155,16 @@ def audit(
         list[str] | None,
         typer.Option(
             "--python",
-            callback=values.name,
+            callback=values.python_version,
             help="Another target Python for wheel coverage (repeatable).",
         ),
     ] = None,
     platform: Annotated[
         list[str] | None,
         typer.Option(
-            "--platform", callback=values.name, help="Wheel platform tag to cover (repeatable)."
+            "--platform",
+            callback=values.platform,
+            help="Wheel platform tag or Docker platform to cover (repeatable).",
         ),
     ] = None,
     hadolint: Annotated[

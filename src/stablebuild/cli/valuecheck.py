@@ -55,6 +55,31 @@ def name(option: str, value: Any) -> Any:
     return value
 
 
+def python_version(option: str, value: Any) -> Any:
+    """A Python version with at least major.minor (as the manifest's `python:` takes)."""
+    from stablebuild.manifest import rules
+
+    return _ruled(option, value, rules.python_version, "e.g. 3.12")
+
+
+def platform(option: str, value: Any) -> Any:
+    """A wheel platform tag or a Docker platform (as the manifest's `audit.platforms` takes)."""
+    from stablebuild.manifest import rules
+
+    return _ruled(option, value, rules.platform, "e.g. manylinux_2_28_aarch64 or linux/arm64")
+
+
+def _ruled(option: str, value: Any, rule: Any, example: str) -> Any:
+    for text in _each(value):
+        _not_option_like(option, str(text))
+        problem = rule(str(text))
+        if problem is not None:
+            raise UsageError(
+                f"{option}: {problem}", f"{option} takes one value at a time, {example}"
+            )
+    return value
+
+
 def url(option: str, value: Any) -> Any:
     """An http(s):// or file:// URL without spaces or control characters."""
     for text in _each(value):

@@ -22,6 +22,14 @@ def name(param: typer.CallbackParam, value: Any) -> Any:
     return valuecheck.name(label(param), value)
 
 
+def python_version(param: typer.CallbackParam, value: Any) -> Any:
+    return valuecheck.python_version(label(param), value)
+
+
+def platform(param: typer.CallbackParam, value: Any) -> Any:
+    return valuecheck.platform(label(param), value)
+
+
 def url(param: typer.CallbackParam, value: Any) -> Any:
     return valuecheck.url(label(param), value)
 

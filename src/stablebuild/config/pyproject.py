@@ -14,6 +14,7 @@ from stablebuild import textfile
 from stablebuild.config.options import FAIL_ON, OPTIONS, Layer, Option, Sourced
 from stablebuild.config.values import (
     committed_url_problem,
+    item_problem,
     level_problem,
     path_problem,
     rule_problem,
@@ -105,6 +106,10 @@ def _from_toml(option: Option, value: Any, where: _Locator, base: Path) -> Any:
                 if problem is not None:
                     raise where.error(keys, problem)
             return tuple(url.strip().rstrip("/") for url in value)
+        for item in value:
+            problem = item_problem(option, item)
+            if problem is not None:
+                raise where.error(keys, problem)
         return tuple(value)
     if not isinstance(value, str):
         raise where.error(keys, f"must be a string, not {value!r}")

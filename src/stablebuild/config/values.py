@@ -96,7 +96,24 @@ def from_text(option: Option, raw: str) -> Any:
         return url(raw, where)
     if option.kind == "urls":
         return tuple(url(u, where) for u in raw.split())
-    return tuple(p for p in re.split(r"[,\s]+", raw) if p)
+    items = tuple(p for p in re.split(r"[,\s]+", raw) if p)
+    for item in items:
+        problem = item_problem(option, item)
+        if problem is not None:
+            raise UsageError(f"{where}={raw!r}: {problem}", "separate several with commas")
+    return items
+
+
+def item_problem(option: Option, item: str) -> str | None:
+    """What is wrong with one entry of a list option: a platform or a Python version that
+    names none (a misspelt one would quietly cover nothing)."""
+    from stablebuild.manifest import rules  # NOTE: only when such a list is set
+
+    if option.name == "platforms":
+        return rules.platform(item)
+    if option.name == "python_versions":
+        return rules.python_version(item)
+    return None
 
 
 def path_problem(option: Option, path: Path) -> str | None:

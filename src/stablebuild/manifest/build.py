@@ -157,6 +157,8 @@ class ManifestBuilder:
         versions = entries.get("python_versions")
         for text, item in self._texts(versions, TextList()):
             self._check(item, rules.python_version(text))
+        for text, item in self._texts(entries.get("platforms"), TextList()):
+            self._check(item, rules.platform(text))
         platforms = TextList().read(entries.get("platforms"))
         return AuditSpec(
             exclude=TextList().read(entries.get("exclude")) or (),

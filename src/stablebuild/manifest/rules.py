@@ -45,6 +45,18 @@ def python_version(text: str) -> str | None:
     return None
 
 
+def platform(text: str) -> str | None:
+    """A platform to cover wheels for: a wheel platform tag or a Docker platform."""
+    from stablebuild.audit.platforms import arch_of, parse_platform  # NOTE: only when named
+
+    if parse_platform(text) is not None or arch_of(text) is not None:
+        return None
+    return (
+        f"{text!r} is not a platform: write a wheel platform tag (manylinux_2_28_aarch64, "
+        "musllinux_1_2_x86_64) or a Docker platform (linux/arm64)"
+    )
+
+
 def patch_level(text: str) -> str | None:
     """`python_match: patch` needs a version that names a patch level."""
     from packaging.version import InvalidVersion, Version

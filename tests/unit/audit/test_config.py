@@ -136,6 +136,11 @@ RULES = "[tool.stablebuild.audit.rules]\n"
         (AUDIT + 'rules = { SB301 = "quiet" }\n', r"pyproject.toml:2: .*not 'quiet'"),
         (AUDIT + 'platforms = "linux/arm64"\n', r"pyproject.toml:2: .*must be a list of strings"),
         (
+            AUDIT + 'platforms = ["linux/arm64", "manylinux2014-x86_64"]\n',
+            r"pyproject.toml:2: .*'manylinux2014-x86_64' is not a platform",
+        ),
+        (AUDIT + 'python_versions = ["3.13", "3"]\n', r"pyproject.toml:2: .*'3' is too loose"),
+        (
             AUDIT + 'index_url = "https://me:t0ken@pkgs.example/simple"\n',
             r":2: .*holds credentials",
         ),
@@ -161,6 +166,8 @@ def test_pyproject_errors_name_file_and_line(repo: Path, text: str, message: str
         ({"STABLEBUILD_INDEX_TIMEOUT": "-1"}, "must be a number of seconds"),
         ({"PIP_INDEX_URL": "pkgs.example/simple"}, "PIP_INDEX_URL: 'pkgs.example/simple' is not"),
         ({"STABLEBUILD_VULN_DB": "/no/such/db"}, "STABLEBUILD_VULN_DB='/no/such/db': no such file"),
+        ({"STABLEBUILD_PLATFORMS": "linux/arm64,arm64"}, "'arm64' is not a platform"),
+        ({"STABLEBUILD_PYTHON": "3.13 py314"}, "'py314' is not a Python version"),
         (
             {"STABLEBUILD_INDEX_URL": "https://me:hunter22@host /simple"},
             r"STABLEBUILD_INDEX_URL: 'https://\*\*\*@host /simple' is not a URL",

@@ -277,3 +277,43 @@ def test_h_is_help_everywhere(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "-h"])
     assert result.exit_code == 0, result.output
     assert "Usage:" in result.output and "--help" in result.output
+
+
+# -- platforms and Python versions to cover wheels for ----------------------------------------
+
+
+def test_a_platform_that_names_none_is_a_problem_at_its_line(stack: Path) -> None:
+    text = API + "audit:\n  platforms: [linux/arm64, manylinux_2_28_x86_64, arm64-linux]\n"
+    problem = one(stack, text)
+    assert (problem.key, problem.line) == ("audit.platforms[2]", 7)
+    assert "'arm64-linux' is not a platform" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--platform", "foo"], "--platform: 'foo' is not a platform"),
+        (["--platform", "linux/sparc"], "--platform: 'linux/sparc' is not a platform"),
+        (["--platform", "--offline"], "--platform --offline: looks like an option"),
+        (["--python", "3"], "--python: '3' is too loose a Python version"),
+        (["--python", "three"], "--python: 'three' is not a Python version"),
+    ],
+)
+def test_audit_coverage_values_are_checked_before_any_work(
+    stack: Path, args: list[str], words: str
+) -> None:
+    (stack / "stablebuild.yml").write_text(HEADER + API)
+    result = CliRunner().invoke(app, ["audit", str(stack), "--offline", *args])
+    assert result.exit_code == 2, result.output
+    assert words in result.stderr
+    assert result.stderr.count("error:") == 1
+    assert "Traceback" not in result.output
+
+
+def test_audit_coverage_values_that_name_something_are_taken(stack: Path) -> None:
+    (stack / "stablebuild.yml").write_text(HEADER + API)
+    argv = ["audit", str(stack), "--offline", "--history", "off", "-f", "json"]
+    argv += ["--platform", "linux/arm64", "--platform", "musllinux_1_2_x86_64"]
+    argv += ["--python", "3.13"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code in (0, 1), result.output  # findings or none: the audit ran
