@@ -92,10 +92,20 @@ def memo_key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
     # NOTE: the program itself counts: another installation reads its own pip.conf, finds its
     # own hadolint beside its interpreter; other code (a reinstall, a working copy edited)
     # judges differently under the same version number
-    package = os.path.dirname(os.path.abspath(__file__))
-    program = [__version__, sys.executable, sys.version_info[:2], code_identity(package)]
+    program = [sys.executable, sys.version_info[:2], current_code()]
     text = json.dumps(["answer", MEMO_VERSION, *program, list(argv), cwd, settings])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def current_code() -> Any:
+    """This stablebuild: its version and `code_identity`. What every remembered answer and
+    cached judgment is keyed by, besides what it judged (asked once per process)."""
+    if not _CODE:
+        _CODE.append([__version__, code_identity(os.path.dirname(os.path.abspath(__file__)))])
+    return _CODE[0]
+
+
+_CODE: list[Any] = []
 
 
 def code_identity(package: str) -> Any:
@@ -441,6 +451,7 @@ __all__ = [
     "Memo",
     "checking",
     "code_identity",
+    "current_code",
     "engine_identity",
     "environment",
     "forget",

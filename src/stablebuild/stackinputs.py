@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from stablebuild import __version__, textfile
+from stablebuild import textfile
+from stablebuild.answer import current_code
 from stablebuild.buildargs import masked
 from stablebuild.manifest.model import Manifest, StackSpec
 
@@ -130,7 +131,7 @@ def stack_inputs(
         return None
     found = digest(
         "stack-phase",
-        __version__,
+        current_code(),
         _portable(spec, manifest.root),
         texts,
         {name: os.environ.get(name) for name in named},

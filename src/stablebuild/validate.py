@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from stablebuild import __version__, textfile
+from stablebuild import textfile
+from stablebuild.answer import current_code
 from stablebuild.buildargs import masked
 from stablebuild.cache import (
     ValidationCache,
@@ -397,7 +398,7 @@ class Validation:
         return digest(
             image_id,
             PROBE_VERSION,
-            __version__,
+            current_code(),
             where,
             self.manifest.python,
             self.manifest.python_match,

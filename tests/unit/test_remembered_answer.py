@@ -325,7 +325,7 @@ def test_other_code_under_the_same_version_never_answers(
 
     env = {"HOME": "/home/u", "PATH": "/bin"}
     key = answer.memo_key(ARGV, "/stack", env)
-    monkeypatch.setattr(answer, "code_identity", lambda package: "other code")
+    monkeypatch.setattr(answer, "current_code", lambda: [stablebuild.__version__, "other code"])
     assert answer.memo_key(ARGV, "/stack", env) != key
 
 

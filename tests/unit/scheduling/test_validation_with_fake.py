@@ -88,6 +88,21 @@ def test_a_second_run_reuses_builds_and_judged_results(manifest: Manifest, tmp_p
     assert [c.id for c in second.images[0].checks] == [c.id for c in first.images[0].checks]
 
 
+def test_results_judged_by_other_code_are_judged_again(
+    manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reinstall (or an edited working copy) under the same version number judges with other
+    checks: the builds are reused, the judgments are not."""
+    import stablebuild.validate
+
+    engine = FakeEngine()
+    validate(engine, manifest, options(tmp_path))
+    monkeypatch.setattr(stablebuild.validate, "current_code", lambda: ["0.1.0", "other code"])
+    again = validate(engine, manifest, options(tmp_path))
+    assert all(r.build.status is BuildStatus.CACHED for r in again.images)
+    assert not any(r.from_cache for r in again.images)
+
+
 def test_a_build_whose_image_is_gone_is_built_again(manifest: Manifest, tmp_path: Path) -> None:
     engine = FakeEngine()
     validate(engine, manifest, options(tmp_path))
