@@ -116,7 +116,17 @@ def code_identity(package: str) -> Any:
         os.path.dirname(package), f"stablebuild-{__version__}.dist-info", "RECORD"
     )
     found = signature(record)
-    return found if found is not None else tree(package, (), ("__pycache__",))
+    if found is not None:
+        return found
+    files: dict[str, list[int] | None] = {}
+    for folder, folders, names in os.walk(package):
+        folders[:] = sorted(
+            f for f in folders if f != "__pycache__"
+        )  # NOTE: bytecode comes and goes
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            files[os.path.relpath(path, package)] = signature(path)
+    return files
 
 
 # --- what an answer depends on ----------------------------------------------------------------

@@ -309,6 +309,8 @@ def test_other_code_under_the_same_version_never_answers(
     (package / "validate.py").write_text("old = 1\n")
     working_copy = answer.code_identity(str(package))
     (package / "__pycache__" / "validate.cpython-311.pyc").write_bytes(b"\0")
+    (package / "checks" / "__pycache__").mkdir(parents=True)  # bytecode comes and goes
+    (package / "checks" / "__pycache__" / "judging.cpython-311.pyc").write_bytes(b"\0")
     assert answer.code_identity(str(package)) == working_copy
     (package / "validate.py").write_text("new = 22\n")
     assert answer.code_identity(str(package)) != working_copy
