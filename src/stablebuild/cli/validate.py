@@ -158,7 +158,8 @@ def clean_cmd(
         ),
     ] = None,
 ) -> None:
-    """Remove the containers and image tags stablebuild created (by label), nothing else."""
+    """Remove the containers, networks, volumes and image tags stablebuild created (by
+    label), nothing else."""
     from stablebuild.engine import connect
     from stablebuild.engine.apiengine import ApiEngine
     from stablebuild.engine.cleanup import clean
@@ -182,10 +183,7 @@ def clean_cmd(
         cleaned = clean(engine, run_id, prune=prune)
         freed = f", freed {cleaned.pruned_bytes / 1024**2:.0f} MB of cached images"
         where = f" on {name}" if several else ""
-        typer.echo(
-            f"removed {cleaned.containers} containers and {cleaned.tags} image tags{where}"
-            + (freed if prune else "")
-        )
+        typer.echo(f"removed {cleaned.said()}{where}" + (freed if prune else ""))
     missed = [e for e in several or [] if isinstance(e, UnreachableEngine)]
     if missed:
         raise EngineUnavailable(
