@@ -47,7 +47,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A test run leaves no containers and no tags behind: checked, not hoped."""
+    """A test run leaves no containers, networks, volumes or tags behind: checked, not
+    hoped."""
     engine = _engine_or_none()
     if engine is None:
         return
@@ -65,6 +66,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if (image.get("Labels") or {}).get(LABEL_RUN, "").startswith(SESSION_RUN)
         for tag in image.get("RepoTags") or []
         if tag != "<none>:<none>"
+    ]
+    ours = {"label": LABEL_RUN}
+    leftovers += [
+        f"network {n['Name']}"
+        for n in engine.docker.networks(filters=ours)
+        if (n.get("Labels") or {}).get(LABEL_RUN, "").startswith(SESSION_RUN)
+    ]
+    leftovers += [
+        f"volume {v['Name']}"
+        for v in engine.docker.volumes(filters=ours).get("Volumes") or []
+        if (v.get("Labels") or {}).get(LABEL_RUN, "").startswith(SESSION_RUN)
     ]
     if leftovers or tags:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
