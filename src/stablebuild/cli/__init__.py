@@ -2,9 +2,10 @@
 (`cli/root.py`) when it is imported.
 
 A command line that names a command loads that command's module alone (`run`): `validate`
-does not pay for `audit`'s report formats, nor `audit` for the history store. Anything else
-(`--help`, a typo that deserves "no such command", shell completion) loads every command, as
-does `stablebuild.cli.app`, the whole tree (what tests and embedders use).
+does not pay for `audit`'s report formats, nor `audit` for the history store. One that names
+none (`--help`, `--version`) loads no command at all: the root's help lists them from
+`SUMMARIES`. A mistyped command (for "did you mean") and shell completion load every command,
+as does `stablebuild.cli.app`, the whole tree (what tests and embedders use).
 """
 
 from __future__ import annotations
@@ -33,18 +34,47 @@ COMMANDS = {
 }
 
 
+# What the root's help says of each command, in the order it lists them: the first paragraph of
+# the command's own help (the root's help shortens it to the terminal's width). Held to the
+# commands themselves by tests/unit/cli/test_root_help.py.
+SUMMARIES = {
+    "audit": "Audit Python versions, pins, wheel coverage, Dockerfiles, compose, CI and "
+    "vulnerabilities.",
+    "doctor": "Check the engines, NVIDIA runtime, registry, disk, CA bundle and the stack's bases "
+    "on each engine. Exit 3 without an engine.",
+    "history": "The KPI table of the recorded runs: success, build time, size, start time, health.",
+    "report": "An HTML build report from the history: latest matrix, failures, KPIs, trend charts.",
+    "promote": "Tag the images of the latest passing, complete run as CHANNEL; the older set "
+    "becomes CHANNEL-previous. Refuses a failed or incomplete run, gone images or a dirty tree.",
+    "rollback": "Move CHANNEL back to the previous promoted set, then verify it (probe, trial run "
+    "and the stack phase, no rebuild); a failed verification is exit 1.",
+    "releases": "The promotions and rollbacks of this stack's channels, oldest first.",
+    "validate": "Build every image of the stack, check each from the inside, and report what was "
+    "seen.",
+    "clean": "Remove the containers, networks, volumes and image tags stablebuild created (by "
+    "label), nothing else.",
+    "base": "Air-gapped base images (debootstrap + import).",
+    "hook": "Plain git hooks that run stablebuild (for repositories without pre-commit).",
+    "vulndb": "The vulnerability database `stablebuild audit --vuln-db` reads offline.",
+}
+
+
 def _named(argv: Sequence[str]) -> str | None:
-    """The module of the command `argv` names (after root options), when it names one."""
+    """The module of the command `argv` names (after root options), when it names one; "*"
+    when its command word names none (every command is loaded: "did you mean" needs them)."""
     for word in argv:
         if word not in VERBOSITY_OPTIONS:
-            return COMMANDS.get(word)
+            return COMMANDS.get(word) or (None if word.startswith("-") else "*")
     return None
 
 
 def load(argv: Sequence[str] | None = None) -> Any:
-    """The root app with the command `argv` names registered (every command without one)."""
-    named = None if argv is None or os.environ.get("_STABLEBUILD_COMPLETE") else _named(argv)
-    for module in [named] if named else dict.fromkeys(COMMANDS.values()):
+    """The root app with the command `argv` names registered; none when it names none (the
+    root's help, `--version`); every command for a mistyped one, the whole tree (`argv` None)
+    and shell completion."""
+    named = None if argv is None else _named(argv)
+    whole = argv is None or named == "*" or bool(os.environ.get("_STABLEBUILD_COMPLETE"))
+    for module in dict.fromkeys(COMMANDS.values()) if whole else [named] if named else []:
         importlib.import_module(f"stablebuild.cli.{module}")
     from stablebuild.cli.root import app
 
@@ -70,4 +100,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["COMMANDS", "app", "load", "main", "run"]
+__all__ = ["COMMANDS", "SUMMARIES", "app", "load", "main", "run"]

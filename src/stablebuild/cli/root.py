@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from stablebuild import __version__
 from stablebuild.cli import coerce
@@ -60,6 +60,13 @@ def _add_verbosity(command: Any, options: list[Any]) -> None:
         _add_verbosity(sub, options)
 
 
+class _Unloaded(TyperCommand):
+    """A command the root's help lists without loading it."""
+
+    def invoke(self, ctx: Any) -> Any:
+        raise RuntimeError(f"stablebuild {self.name}: its module was not loaded (cli.load)")
+
+
 class StablebuildGroup(TyperGroup):
     """Maps stablebuild's errors to the documented exit codes for every command, and gives
     every command `-q` and `-v`."""
@@ -73,6 +80,22 @@ class StablebuildGroup(TyperGroup):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         reset()
         return super().main(*args, **kwargs)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Every command, loaded or not (`cli.SUMMARIES`'s order: the whole tree's)."""
+        from stablebuild.cli import SUMMARIES
+
+        return [*SUMMARIES, *(name for name in super().list_commands(ctx) if name not in SUMMARIES)]
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        """The command, or for one the command line did not load, what the root's help says
+        of it (`cli.load` loads every command a command line names: only help meets these)."""
+        from stablebuild.cli import SUMMARIES
+
+        found = super().get_command(ctx, name)
+        if found is None and name in SUMMARIES:
+            return _Unloaded(name=name, help=SUMMARIES[name])
+        return found
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         # The root's own options (`stablebuild -q -v ...`) are parsed here, outside invoke().
