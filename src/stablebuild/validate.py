@@ -28,7 +28,7 @@ from stablebuild.checks.inputs import EngineFacts
 from stablebuild.checks.stack import skip_reason
 from stablebuild.engine.bases import BaseTransfer
 from stablebuild.engine.build import BuildRequest
-from stablebuild.engine.client import LABEL_INPUTS, Engine
+from stablebuild.engine.client import Engine
 from stablebuild.engine.interface import EngineInterface
 from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
@@ -344,30 +344,16 @@ class Validation:
     def _cached_build(
         self, spec: ImageSpec, inputs: str | None, engine: EngineInterface
     ) -> BuildOutcome | None:
-        """The image these inputs built before, when it still exists: as this cache recorded
-        it, else as the engine labelled it (a cache emptied, or another checkout's run)."""
-        key = self._build_key(inputs, engine)
-        entry = reusable_build(self.cache, key, engine.image_exists)
-        if entry is not None:
-            self.observer(Event(spec.name, "build-done", "cached"))
-            return BuildOutcome(
-                BuildStatus.CACHED,
-                seconds=float(entry.get("seconds", 0.0)),
-                image_id=str(entry["image_id"]),
-                log=[f"build inputs unchanged: reused {entry['image_id'][:19]}"],
-            )
-        if self.cache is None or inputs is None:
+        """The image these inputs built before, when it still exists."""
+        entry = reusable_build(self.cache, self._build_key(inputs, engine), engine.image_exists)
+        if entry is None:
             return None
-        image_id = engine.built_image(inputs)
-        if image_id is None:
-            return None
-        if key is not None:  # NOTE: the next run finds it here first
-            self.cache.put_build(key, {"image_id": image_id, "seconds": 0.0})
-        self.observer(Event(spec.name, "build-done", "cached (found on the engine)"))
+        self.observer(Event(spec.name, "build-done", "cached"))
         return BuildOutcome(
             BuildStatus.CACHED,
-            image_id=image_id,
-            log=[f"build inputs unchanged: reused {image_id[:19]}, labelled with them"],
+            seconds=float(entry.get("seconds", 0.0)),
+            image_id=str(entry["image_id"]),
+            log=[f"build inputs unchanged: reused {entry['image_id'][:19]}"],
         )
 
     def _keep(self, spec: ImageSpec, outcome: BuildOutcome, engine: EngineInterface) -> None:
@@ -390,7 +376,6 @@ class Validation:
             labels={
                 "org.stablebuild.stack": self.manifest.name,
                 "org.stablebuild.image": spec.name,
-                **({LABEL_INPUTS: inputs} if inputs else {}),
             },
             secret_args=spec.secret_args,
         )

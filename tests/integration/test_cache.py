@@ -10,7 +10,7 @@ import pytest
 from tests.integration.conftest import write_stack
 
 from stablebuild.engine import Engine
-from stablebuild.engine.client import LABEL_INPUTS, LABEL_RUN
+from stablebuild.engine.client import LABEL_RUN
 from stablebuild.manifest.load import load_manifest
 from stablebuild.report.model import BuildStatus
 from stablebuild.validate import ValidateOptions, Validation, validate
@@ -96,23 +96,3 @@ def test_no_cache_rebuilds_and_rechecks(engine: Engine, stack: Path, tmp_path: P
     )
     assert report.ok
     assert all(i.build.status is BuildStatus.BUILT and not i.from_cache for i in report.images)
-
-
-def test_an_empty_cache_reuses_the_image_the_engine_holds_for_the_same_inputs(
-    engine: Engine, stack: Path, tmp_path: Path
-) -> None:
-    """A CI job with a fresh workspace on a long-lived engine: no build, the same image (it
-    carries its build-inputs digest as a label), checks judged again."""
-    first = validate(engine, load_manifest(stack), ValidateOptions(cache_dir=tmp_path / "c1"))
-    assert first.ok
-    image_id = first.images[0].build.image_id
-    assert image_id is not None
-    labels = engine.api.inspect_image(image_id)["Config"]["Labels"]
-    assert len(labels[LABEL_INPUTS]) == 64
-
-    second = validate(engine, load_manifest(stack), ValidateOptions(cache_dir=tmp_path / "c2"))
-    assert second.ok
-    assert [i.build.status for i in second.images] == [BuildStatus.CACHED] * 2
-    assert [i.build.image_id for i in second.images] == [i.build.image_id for i in first.images]
-    assert all("labelled with them" in i.build.log[0] for i in second.images)  # not built
-    assert not any(image.from_cache for image in second.images)

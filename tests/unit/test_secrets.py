@@ -263,9 +263,6 @@ class FakeAPI:
     def ping(self) -> bool:  # asked after a failed build: was it the engine going away?
         return True
 
-    def images(self, **by: Any) -> list[dict[str, Any]]:  # none labelled with these inputs
-        return []
-
     def inspect_image(self, image: str) -> dict[str, Any]:
         return {
             "Id": image,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from stablebuild.engine import archive, cleanup, containers, inputs, trust
 from stablebuild.engine import build as building
 from stablebuild.engine.api import ApiError, EngineLost, NotFound, TimedOut
-from stablebuild.engine.client import LABEL_INPUTS, LABEL_RUN, STILL_RUNNING_HINT, Engine
+from stablebuild.engine.client import LABEL_RUN, STILL_RUNNING_HINT, Engine
 from stablebuild.engine.interface import Capabilities, EngineInterface
 from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.events import Observer, ignore
@@ -155,12 +155,6 @@ class ApiEngine(EngineInterface):
 
     def image_exists(self, image_id: str) -> bool:
         return find_image(self.engine, image_id) is not None
-
-    def built_image(self, inputs: str) -> str | None:
-        with self._translated():
-            found = self.engine.api.images(label=f"{LABEL_INPUTS}={inputs}")
-        newest = max(found, key=lambda image: int(image.get("Created") or 0), default=None)
-        return None if newest is None else str(newest["Id"])
 
     def inspect(self, image_id: str, build_seconds: float | None = None) -> ImageMeta:
         with self._translated():

@@ -17,10 +17,6 @@ from stablebuild.engine.unixapi import EngineSocket, docker_config, socket_path
 from stablebuild.errors import EngineUnavailable
 
 LABEL_RUN = "org.stablebuild.run"
-# On an image validate built: its whole build-inputs digest (engine/inputs.py). An engine that
-# holds the image these inputs built answers a run whose own cache is empty (a CI job with a
-# fresh workspace on a long-lived engine) without a build.
-LABEL_INPUTS = "org.stablebuild.inputs"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 START_HINT = (
     "start an engine: `make engine` (as root: apt-get install -y docker.io && dockerd &), "

@@ -96,11 +96,6 @@ class EngineInterface(ABC):
     def image_exists(self, image_id: str) -> bool: ...
 
     @abstractmethod
-    def built_image(self, inputs: str) -> str | None:
-        """The id of the newest image a build with these inputs left on this engine (by its
-        `org.stablebuild.inputs` label), None when there is none."""
-
-    @abstractmethod
     def inspect(self, image_id: str, build_seconds: float | None = None) -> ImageMeta: ...
 
     @abstractmethod

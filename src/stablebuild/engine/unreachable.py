@@ -61,9 +61,6 @@ class UnreachableEngine(EngineInterface):
     def image_exists(self, image_id: str) -> bool:
         return False
 
-    def built_image(self, inputs: str) -> str | None:
-        return None
-
     def inspect(self, image_id: str, build_seconds: float | None = None) -> ImageMeta:
         self._refuse()
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from stablebuild.checks.inputs import ImageMeta, InterpreterFacts, RunOutcome
 from stablebuild.engine.build import BuildRequest
-from stablebuild.engine.client import LABEL_INPUTS
 from stablebuild.engine.containers import ContainerResult
 from stablebuild.engine.interface import Capabilities, EngineInterface
 from stablebuild.errors import EngineUnavailable
@@ -51,7 +50,6 @@ class FakeEngine(EngineInterface):
         self.failing = set(failing)
         self.lose_after = lose_after
         self.images: set[str] = set()
-        self.built: dict[str, str] = {}  # image id -> its build-inputs label, in build order
         self.tags: dict[str, str] = {}
         self.calls: list[tuple[str, str]] = []
         self.removed_runs: list[str | None] = []
@@ -98,16 +96,10 @@ class FakeEngine(EngineInterface):
         image_id = f"sha256:{request.image}-{self.builds}"
         with self._lock:
             self.images.add(image_id)
-            if LABEL_INPUTS in request.labels:
-                self.built[image_id] = request.labels[LABEL_INPUTS]
         return BuildOutcome(BuildStatus.BUILT, seconds=2.5, image_id=image_id)
 
     def image_exists(self, image_id: str) -> bool:
         return image_id in self.images
-
-    def built_image(self, inputs: str) -> str | None:
-        found = [i for i, label in self.built.items() if label == inputs and i in self.images]
-        return found[-1] if found else None
 
     def inspect(self, image_id: str, build_seconds: float | None = None) -> ImageMeta:
         self._call("inspect", image_id)

@@ -88,28 +88,6 @@ def test_a_second_run_reuses_builds_and_judged_results(manifest: Manifest, tmp_p
     assert [c.id for c in second.images[0].checks] == [c.id for c in first.images[0].checks]
 
 
-def test_an_empty_cache_reuses_the_image_the_engine_holds_for_the_same_inputs(
-    manifest: Manifest, tmp_path: Path
-) -> None:
-    """A CI job with a fresh workspace on a long-lived engine: the images these inputs built
-    carry them as a label, and are reused without a build (then found in the cache)."""
-    engine = FakeEngine()
-    first = validate(engine, manifest, options(tmp_path / "one"))
-    calls = len(engine.calls)
-    second = validate(engine, manifest, options(tmp_path / "two"))  # another, empty cache
-    assert [what for what, _ in engine.calls[calls:]].count("build") == 0
-    assert all(r.build.status is BuildStatus.CACHED for r in second.images)
-    ids = {r.name: r.build.image_id for r in first.images}
-    assert {r.name: r.build.image_id for r in second.images} == ids
-    assert not any(r.from_cache for r in second.images)  # judged again: its results were not here
-    assert "labelled with them" in second.images[0].build.log[0]
-    third = validate(engine, manifest, options(tmp_path / "two"))
-    assert all(r.from_cache for r in third.images)
-    engine.images.clear()  # pruned: built again
-    fourth = validate(engine, manifest, options(tmp_path / "three"))
-    assert all(r.build.status is BuildStatus.BUILT for r in fourth.images)
-
-
 def test_results_judged_by_other_code_are_judged_again(
     manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
