@@ -3,7 +3,6 @@ ids, levels, URLs, seconds. Every problem is a one-line `UsageError` naming wher
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import math
 import re
@@ -15,6 +14,7 @@ from typing import Any
 from stablebuild import urls
 from stablebuild.config.options import FAIL_ON, LEVELS, Option
 from stablebuild.errors import UsageError
+from stablebuild.suggest import closest
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
@@ -30,8 +30,8 @@ def rule_problem(rule: str) -> str | None:
     known = _catalogue()
     base = rule.split(":", 1)[0]
     if base not in known:
-        close = difflib.get_close_matches(base, sorted(known), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        close = closest(base, sorted(known))
+        hint = f" (did you mean {close}?)" if close else ""
         return f"unknown rule id {base}{hint}; docs/rules.md lists them"
     return None
 
@@ -163,7 +163,7 @@ def _seconds(raw: str, where: str) -> float:
 
 
 def unknown(key: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
+    close = closest(key, known)
     if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+        return f"unknown key {key!r} (did you mean {close!r}?)"
     return f"unknown key {key!r}; known keys: {', '.join(sorted(known))}"

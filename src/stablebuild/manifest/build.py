@@ -7,7 +7,6 @@ the line and key path of the value that caused it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import stat
@@ -52,6 +51,7 @@ from stablebuild.manifest.schema import (
 )
 from stablebuild.manifest.stack import StackReader
 from stablebuild.paths import is_inside, name_problem, shown
+from stablebuild.suggest import closest
 
 Rule = Callable[[str], "str | None"]
 
@@ -228,8 +228,8 @@ class ManifestBuilder:
         entries = node.entries
         dockerfile = self._existing(entries.get("dockerfile"), folder=False)
         if "dockerfile" not in entries:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (is it a misspelling of image {close[0]!r}?)" if close else ""
+            close = closest(name, known)
+            hint = f" (is it a misspelling of image {close!r}?)" if close else ""
             self._report(node, f"image {name!r} needs `dockerfile:`{hint}")
         if "context" in entries:
             context = self._existing(entries["context"], folder=True)

@@ -6,12 +6,12 @@ in a value that came from a profile points at the profile.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 
 from stablebuild.errors import Problem
 from stablebuild.manifest.nodes import Node, deep_merge
 from stablebuild.manifest.schema import OVERRIDABLE
+from stablebuild.suggest import closest
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ def _profile(
     if name in profiles:
         return profiles[name].entries
     known = sorted(profiles)
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(name, known)
+    hint = f" (did you mean {close!r}?)" if close else ""
     listed = f"known profiles: {', '.join(known)}" if known else "the manifest has no profiles"
     line = holder.line if holder else None
     problems.append(Problem(file, line, f"unknown profile {name!r}{hint}; {listed}", "profiles"))

@@ -6,7 +6,6 @@ the values mean (files exist, module names, versions) is `stablebuild.manifest.r
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Generic, TypeVar
 from stablebuild import shellwords
 from stablebuild.errors import Problem
 from stablebuild.manifest.nodes import Node
+from stablebuild.suggest import closest
 
 T = TypeVar("T", covariant=True)
 
@@ -252,9 +252,9 @@ class Items(Kind[list[Node]]):
 
 def unknown_key(key: str, known: Mapping[str, object] | list[str]) -> str:
     names = sorted(known)
-    close = difflib.get_close_matches(key, names, n=1)
+    close = closest(key, names)
     if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+        return f"unknown key {key!r} (did you mean {close!r}?)"
     return f"unknown key {key!r}; known keys: {', '.join(names)}"
 
 

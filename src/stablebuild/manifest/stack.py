@@ -3,7 +3,6 @@ manifest builds, smoke steps that can be sent. Shapes were checked by `schema.ST
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from stablebuild.manifest.schema import (
     TextOrList,
     Whole,
 )
+from stablebuild.suggest import closest
 
 if TYPE_CHECKING:
     from stablebuild.manifest.build import ManifestBuilder
@@ -290,8 +290,8 @@ def _items(node: Node | None) -> list[Node]:
 
 
 def _unknown(what: str, name: str, known: list[str], where: str) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    close = closest(name, known)
+    hint = f" (did you mean {close!r}?)" if close else ""
     listed = f"; known: {', '.join(known)}" if known else ""
     return f"no {what} {name!r} in {where}{hint}{listed}"
 
