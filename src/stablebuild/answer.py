@@ -35,6 +35,7 @@ a run whose report carries a secret value is not remembered.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -97,15 +98,11 @@ def memo_key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.cache
 def current_code() -> Any:
     """This stablebuild: its version and `code_identity`. What every remembered answer and
     cached judgment is keyed by, besides what it judged (asked once per process)."""
-    if not _CODE:
-        _CODE.append([__version__, code_identity(os.path.dirname(os.path.abspath(__file__)))])
-    return _CODE[0]
-
-
-_CODE: list[Any] = []
+    return [__version__, code_identity(os.path.dirname(os.path.abspath(__file__)))]
 
 
 def code_identity(package: str) -> Any:
@@ -120,9 +117,8 @@ def code_identity(package: str) -> Any:
         return found
     files: dict[str, list[int] | None] = {}
     for folder, folders, names in os.walk(package):
-        folders[:] = sorted(
-            f for f in folders if f != "__pycache__"
-        )  # NOTE: bytecode comes and goes
+        # NOTE: bytecode comes and goes (a run writes what it imported first)
+        folders[:] = sorted(f for f in folders if f != "__pycache__")
         for name in sorted(names):
             path = os.path.join(folder, name)
             files[os.path.relpath(path, package)] = signature(path)
