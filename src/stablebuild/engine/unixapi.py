@@ -197,7 +197,20 @@ class Sent:
 
     def json(self) -> Any:
         """The JSON document answered (HTTP 200 only)."""
+        return self._document(self.answer())
+
+    def image(self) -> dict[str, Any] | None:
+        """An image's inspect (`EngineSocket.ask_image`): None when the engine has none."""
         answer = self.answer()
+        if answer.status == 404:
+            answer.read()
+            return None
+        data = self._document(answer)
+        if not isinstance(data, dict):
+            raise Unanswered(f"{self.reader.where}: not an object")
+        return data
+
+    def _document(self, answer: Answer) -> Any:
         body = answer.read()
         if answer.status != 200:
             raise Unanswered(f"{self.reader.where}: HTTP {answer.status}")
@@ -205,22 +218,6 @@ class Sent:
             return json.loads(body)
         except ValueError:
             raise Unanswered(f"{self.reader.where}: not JSON") from None
-
-    def image(self) -> dict[str, Any] | None:
-        """An image's inspect (`EngineSocket.ask_image`): None when the engine has none."""
-        answer = self.answer()
-        body = answer.read()
-        if answer.status == 404:
-            return None
-        if answer.status != 200:
-            raise Unanswered(f"{self.reader.where}: HTTP {answer.status}")
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise Unanswered(f"{self.reader.where}: not JSON") from None
-        if not isinstance(data, dict):
-            raise Unanswered(f"{self.reader.where}: not an object")
-        return data
 
     def image_id(self) -> str | None:
         """The inspected image's id (`sha256:...`), or None when the engine has none."""
