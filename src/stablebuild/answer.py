@@ -408,22 +408,52 @@ def _local_change(memo: Memo, environ: Mapping[str, str], now: float | None) -> 
     return None
 
 
+class EngineQuestions:
+    """What the engine on the unix socket `path` is (`engine_identity`) and the id of each
+    image in `refs`, asked at once: a connection each, the engine answers them side by side
+    while the caller does something else. What a memo records, and what checking it compares.
+    Unanswered (from `engine/unixapi.py`) when the engine cannot be reached or answers badly."""
+
+    def __init__(self, path: str, refs: Iterable[str]) -> None:
+        from stablebuild.engine.unixapi import EngineSocket
+
+        socket = EngineSocket(path)
+        self.refs = list(refs)
+        self.sent: list[Sent] = []
+        try:
+            self.sent.append(socket.request("GET", "/info"))
+            self.sent += [socket.ask_image(ref) for ref in self.refs]
+        except BaseException:
+            self.close()
+            raise
+
+    def answers(self) -> tuple[dict[str, Any] | None, dict[str, str | None]]:
+        """The engine's identity and each image's id (None: it has no such image)."""
+        try:
+            info, *images = self.sent
+            ids = {ref: sent.image_id() for ref, sent in zip(self.refs, images, strict=True)}
+            return engine_identity(info.json()), ids
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for sent in self.sent:
+            sent.close()
+
+
 class _EngineAsked:
-    """The engine's part of a memo's checks: what it is and every image's id, asked at once
-    (a connection each; the engine answers them side by side)."""
+    """The engine's part of a memo's checks (`EngineQuestions`); nothing without an engine."""
 
     def __init__(self, memo: Memo) -> None:
         self.memo = memo
-        self.sent: list[Sent] = []
+        self.questions: EngineQuestions | None = None
         self.problem: str | None = None
         if not memo.socket:
             return
-        from stablebuild.engine.unixapi import EngineSocket, Unanswered
+        from stablebuild.engine.unixapi import Unanswered
 
-        socket = EngineSocket(memo.socket)
         try:
-            self.sent.append(socket.request("GET", "/info"))
-            self.sent += [socket.ask_image(ref) for ref in memo.images]
+            self.questions = EngineQuestions(memo.socket, memo.images)
         except Unanswered as exc:
             self.problem = f"the engine did not answer: {exc}"
 
@@ -431,29 +461,27 @@ class _EngineAsked:
         """Why the engine's answers differ from the memo's, or None (and None without one)."""
         from stablebuild.engine.unixapi import Unanswered
 
-        if self.problem is not None or not self.memo.socket:
-            self.close()
+        if self.questions is None:
             return self.problem
-        info, *images = self.sent
         try:
-            if engine_identity(info.json()) != self.memo.engine:
-                return "the engine changed"
-            for (ref, image_id), sent in zip(self.memo.images.items(), images, strict=True):
-                if sent.image_id() != image_id:
-                    return f"image {ref} changed"
+            identity, ids = self.questions.answers()
         except Unanswered as exc:
             return f"the engine did not answer: {exc}"
-        finally:
-            self.close()
+        if identity != self.memo.engine:
+            return "the engine changed"
+        for ref, image_id in self.memo.images.items():
+            if ids[ref] != image_id:
+                return f"image {ref} changed"
         return None
 
     def close(self) -> None:
-        for sent in self.sent:
-            sent.close()
+        if self.questions is not None:
+            self.questions.close()
 
 
 __all__ = [
     "MAX_ENTRIES",
+    "EngineQuestions",
     "Memo",
     "checking",
     "code_identity",

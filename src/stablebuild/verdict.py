@@ -254,10 +254,10 @@ def remember(
     if tree is None:
         return f"more than {answer.MAX_ENTRIES} files under {root}"
     try:
-        engine = answer.engine_identity(socket.get_json("/info"))
-        images = {ref: socket.image_id(ref) or "" for ref in images}
+        engine, ids = answer.EngineQuestions(socket.path, images).answers()
     except Unanswered as exc:
         return f"the engine did not answer: {exc}"
+    images = {ref: ids[ref] or "" for ref in images}
     if engine is None or not all(images.values()):
         return "the engine's answers are incomplete"
     paths = answer.outside_files([str(p) for p in named_paths], root, os.environ)
