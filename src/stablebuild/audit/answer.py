@@ -299,9 +299,10 @@ def _remembered(argv: list[str], started: float) -> tuple[AuditResult, Replay] |
     from stablebuild.audit import codec
     from stablebuild.audit.ending import HistorySettings
 
-    memo = memos.read(memos.memo_key(argv, os.getcwd(), os.environ), kind=KIND)
-    if memo is None or memos.still_true(memo, os.environ) is not None:
+    recalled = memos.recall(argv, KIND)
+    if recalled is None or recalled[1]() is not None:
         return None
+    memo = recalled[0]
     params = memo.params
     texts = params["texts"]
     if not isinstance(texts, dict) or not all(isinstance(t, str) for t in texts.values()):
