@@ -41,15 +41,15 @@ def remove_containers(engine: Engine, run_id: str | None = None) -> int:
     return removed
 
 
-def remove_networks_and_volumes(engine: Engine, run_id: str | None = None) -> tuple[int, int]:
-    """After the containers: a network or volume still in use (by a container of someone
-    else's) is left."""
+def remove_networks_and_volumes(engine: Engine, label: str) -> tuple[int, int]:
+    """The networks and volumes carrying `label` (a label filter: NAME or NAME=VALUE), after
+    their containers: one still in use (by a container of someone else's) is left."""
     networks = volumes = 0
-    for network in engine.api.networks(label=_label(run_id)):
+    for network in engine.api.networks(label=label):
         with contextlib.suppress(ApiError):
             engine.api.remove_network(network["Id"])
             networks += 1
-    for volume in engine.api.volumes(label=_label(run_id)):
+    for volume in engine.api.volumes(label=label):
         with contextlib.suppress(ApiError):
             engine.api.remove_volume(volume["Name"])
             volumes += 1
@@ -78,7 +78,7 @@ def clean(
     None) and tags;
     with `prune`, also the untagged images stablebuild built (its build cache)."""
     containers = remove_containers(engine, run_id)
-    networks, volumes = remove_networks_and_volumes(engine, run_id)
+    networks, volumes = remove_networks_and_volumes(engine, _label(run_id))
     tags = 0
     for image in engine.api.images(label=_label(run_id)):
         for tag in image.get("RepoTags") or []:

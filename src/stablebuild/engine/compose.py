@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from stablebuild.engine.api import FAILURES, ApiError
+from stablebuild.engine.cleanup import remove_networks_and_volumes
 from stablebuild.engine.client import LABEL_RUN, Engine
 from stablebuild.errors import EngineError
 
@@ -295,8 +296,8 @@ class Leftovers:
         return "; ".join(parts) or "nothing"
 
 
-def _filters(project: str, run_id: str) -> list[dict[str, Any]]:
-    return [{"label": [f"{PROJECT_LABEL}={project}"]}, {"label": [f"{LABEL_RUN}={run_id}"]}]
+def _labels(project: str, run_id: str) -> list[str]:
+    return [f"{PROJECT_LABEL}={project}", f"{LABEL_RUN}={run_id}"]
 
 
 def leftovers(engine: Engine, project: str, run_id: str) -> Leftovers:
@@ -304,12 +305,12 @@ def leftovers(engine: Engine, project: str, run_id: str) -> Leftovers:
     containers: dict[str, str] = {}
     networks: dict[str, str] = {}
     volumes: set[str] = set()
-    for filters in _filters(project, run_id):
-        for item in engine.api.containers(**filters):
+    for label in _labels(project, run_id):
+        for item in engine.api.containers(label=label):
             containers[item["Id"]] = str((item.get("Names") or [item["Id"]])[0]).lstrip("/")
-        for item in engine.api.networks(**filters):
+        for item in engine.api.networks(label=label):
             networks[item["Id"]] = str(item.get("Name", item["Id"]))
-        for item in engine.api.volumes(**filters):
+        for item in engine.api.volumes(label=label):
             volumes.add(str(item["Name"]))
     return Leftovers(
         tuple(sorted(containers.values())), tuple(sorted(networks.values())), tuple(sorted(volumes))
@@ -318,17 +319,12 @@ def leftovers(engine: Engine, project: str, run_id: str) -> Leftovers:
 
 def remove_leftovers(engine: Engine, project: str, run_id: str) -> Leftovers:
     """Remove what `compose down` left of the project or the run; what could not be removed."""
-    for filters in _filters(project, run_id):
-        for item in engine.api.containers(**filters):
+    for label in _labels(project, run_id):
+        for item in engine.api.containers(label=label):
             with contextlib.suppress(ApiError):
                 engine.api.remove_container(item["Id"], volumes=True)
-    for filters in _filters(project, run_id):
-        for item in engine.api.networks(**filters):
-            with contextlib.suppress(ApiError):
-                engine.api.remove_network(item["Id"])
-        for item in engine.api.volumes(**filters):
-            with contextlib.suppress(ApiError):
-                engine.api.remove_volume(item["Name"])
+    for label in _labels(project, run_id):
+        remove_networks_and_volumes(engine, label)
     return leftovers(engine, project, run_id)
 
 
