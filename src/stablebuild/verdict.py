@@ -79,11 +79,15 @@ class HistorySettings:
         )
 
 
-def open_history(settings: HistorySettings, root: Path, redactor: Redactor) -> HistorySession:
+def open_history(
+    settings: HistorySettings, root: Path, redactor: Redactor, *, later: bool = False
+) -> HistorySession:
     """The history of this validate, checked before any build: a bad value is exit 2, and a
-    required store that cannot be reached is exit 3 at once."""
+    required store that cannot be reached is exit 3 at once. `later`: the run may be recorded
+    after the command ends (`history/background.py`), as a remembered answer's is."""
     # NOTE: nothing more is imported here than making the session needs: this is on the
     # validate's path before its first build (the store's modules load in the background).
+    from stablebuild.history import background
     from stablebuild.history.location import resolve_location
     from stablebuild.history.session import HistorySession
 
@@ -101,14 +105,17 @@ def open_history(settings: HistorySettings, root: Path, redactor: Redactor) -> H
         root,
         manifest_file=settings.manifest_file,
     )
+    warn = printer(settings.required)
+    told = background.told_unrecorded(where, warn)  # NOTE: then this run is recorded at once
     session = HistorySession(
         where,
         root,
-        warn=printer(settings.required),
+        warn=warn,
         redactor=redactor,
         limits=limits,
         baseline_ref=settings.baseline_ref,
         required=settings.required,
+        later=later and not told and background.possible(where, os.environ),
     )
     if settings.required:  # NOTE: only then: the store's modules load in the background otherwise
         from stablebuild.history.interface import HistoryError
@@ -138,7 +145,10 @@ def fail_required(exc: HistoryError) -> NoReturn:
 
 
 def finish_validate(session: HistorySession, report: Report, code: int) -> int:
-    """Record the finished (or partial) run; the exit code, 3 when a required store failed."""
+    """Record the finished (or partial) run, or have it recorded after the command ends; the
+    exit code, 3 when a required store failed."""
+    if session.finish_later(report):
+        return code
     recorded = session.finish(report)
     if not recorded and session.required and code in (0, 1):
         return EXIT_ENGINE
@@ -398,7 +408,7 @@ def _replay(memo: Memo, report: Report, replay: Replay) -> int:
 
         outputs = parse_targets(replay.outputs, ReportFormat)
     # NOTE: no secrets to mask: a report holding a secret is never remembered
-    session = open_history(replay.history, Path(memo.root), NO_SECRETS)
+    session = open_history(replay.history, Path(memo.root), NO_SECRETS, later=True)
     report.run_id, report.started_at = new_run_id(), now()
     console.detail("remembered answer: nothing it depends on changed since it was given")
     observer, bars = observer_for_run()

@@ -63,6 +63,15 @@ def _prepare(location: Location) -> None:
             importlib.import_module(name)
 
 
+def _store_not_waiting(path: Path) -> Callable[[Location], HistoryStore]:
+    def opener(_: Location) -> HistoryStore:
+        from stablebuild.history.sqlite import SqliteStore
+
+        return SqliteStore(path, create=False, waits=False)
+
+    return opener
+
+
 class HistorySession:
     """The store of one run, opened when first needed, closed by `finish`."""
 
@@ -77,7 +86,10 @@ class HistorySession:
         baseline_ref: str | None = None,
         required: bool = False,
         opener: Callable[[Location], HistoryStore] | None = None,
+        later: bool = False,
     ) -> None:
+        """`later`: the run may be recorded in the background (`finish_later`,
+        `background.py`); git is then asked only when it is recorded."""
         if location.kind == OFF and (limits or required):
             what = "--max-regression" if limits else "--history-required"
             raise UsageError(f"{what} needs a history, and it is off", "name one with --history")
@@ -92,6 +104,7 @@ class HistorySession:
         self._store: HistoryStore | None = None
         self._git: GitInfo | None = None
         self.problem: HistoryError | None = None  # why the store could not be used
+        self.later = later and not self.off and not required and not self.limits
         # NOTE: git is asked, and the store's modules imported, in the background: during a
         # validate both are done while the images build, and git describes the sources as they
         # were when the run started. Only starting git's process and the thread is on the
@@ -99,7 +112,7 @@ class HistorySession:
         # interpreter while the run loads its own modules, and a remembered answer is over by
         # then).
         self._git_asked: Callable[[], GitInfo] | None = None
-        if not self.off:
+        if not self.off and not self.later:
             from stablebuild.history import gitinfo
 
             self._git_asked = gitinfo.ask_git(root)
@@ -217,6 +230,26 @@ class HistorySession:
         from stablebuild.history.record import report_record
 
         return self._record(report_record(report, self.git, self.redactor))
+
+    def finish_later(self, report: Report) -> bool:
+        """Have a process of its own record the validate run while the caller ends without
+        waiting for it (`background.py`); False: it cannot be, and `finish` is the caller's."""
+        if not self.later:
+            return False
+        from stablebuild.history.background import record_later
+
+        return record_later(self, report)
+
+    def recorder(self, *, waits: bool) -> HistorySession:
+        """A session recording in the same store as this one; `waits=False`: its SQLite store
+        does not wait for a background record's lock (the recorder holds it)."""
+        opener = self._opener
+        path = self.location.path
+        if not waits and self.location.kind == "sqlite" and path is not None:
+            opener = _store_not_waiting(path)
+        return HistorySession(
+            self.location, self.root, warn=self.warn, redactor=self.redactor, opener=opener
+        )
 
     def finish_audit(
         self,

@@ -8,6 +8,7 @@ repository's.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import stat
@@ -41,12 +42,35 @@ def _not_a_file(path: Path) -> str | None:
     return None if stat.S_ISREG(mode) else f"it is {atomic.kind_of(mode)}, not a regular file"
 
 
+def _wait_for_background_record(path: Path) -> None:
+    """Wait (at most BUSY_TIMEOUT_S) until no background record holds the store's `flock`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return  # NOTE: opening the store says what is wrong with it
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return  # NOTE: SQLite's own locks keep the store whole either way
+                time.sleep(0.01)
+            except OSError:
+                return
+    finally:
+        os.close(fd)  # NOTE: releases the shared lock: nothing is held while open
+
+
 class SqliteStore(SqlStore):
     dialect = "sqlite"
     mark = "?"
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
-        """Open (and with `create`, make and migrate) the store at `path`.
+    def __init__(self, path: Path, *, create: bool = True, waits: bool = True) -> None:
+        """Open (and with `create`, make and migrate) the store at `path`, once a run being
+        recorded in the background is in it (`waits`; `background.py`).
 
         Raises HistoryUnavailable when it cannot be opened, or does not exist and `create` is
         False.
@@ -63,6 +87,8 @@ class SqliteStore(SqlStore):
                     "run `stablebuild validate` first, or name the store with --history",
                 )
             self._make_folder(path.parent)
+        elif waits:
+            _wait_for_background_record(path)
         deadline = time.monotonic() + BUSY_TIMEOUT_S
         while True:
             try:
