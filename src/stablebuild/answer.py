@@ -43,9 +43,8 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stablebuild import __version__
 
@@ -240,8 +239,7 @@ def engine_identity(info: Any) -> dict[str, Any] | None:
 # --- the memo ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Memo:
+class Memo(NamedTuple):  # NOTE: not a dataclass: read by every remembered answer (events.py)
     """One remembered answer (see the module's docstring)."""
 
     key: str
@@ -253,17 +251,17 @@ class Memo:
     tree: dict[str, list[int]]
     files: dict[str, list[int] | None]
     environment: dict[str, str | None]
+    engine: dict[str, Any]  # {}: the answer does not depend on an engine
+    images: dict[str, str]  # reference or id -> id
+    folders: dict[str, dict[str, list[int]]]  # read whole
+    resolved: dict[str, str]  # path -> its real path
     socket: str = ""  # "": the answer does not depend on an engine
-    engine: dict[str, Any] = field(default_factory=dict)
-    images: dict[str, str] = field(default_factory=dict)  # reference or id -> id
     kind: str = "validate"  # the command it answers
-    shallow: list[str] = field(default_factory=list)  # folder names counted, not walked
-    folders: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # read whole
-    resolved: dict[str, str] = field(default_factory=dict)  # path -> its real path
+    shallow: tuple[str, ...] = ()  # folder names counted, not walked
     expires: float | None = None  # when it stops being true by the clock alone
 
     def to_json(self) -> str:
-        data = {"memo": MEMO_VERSION, **self.__dict__}
+        data = {"memo": MEMO_VERSION, **self._asdict()}
         return json.dumps(data)  # NOTE: not sorted: the report keeps its keys in its order
 
     @classmethod
@@ -272,7 +270,7 @@ class Memo:
             data = json.loads(text)
             if not isinstance(data, dict) or data.pop("memo", None) != MEMO_VERSION:
                 return None
-            return cls(**data)
+            return cls(**{**data, "shallow": tuple(data.get("shallow", ()))})
         except (ValueError, TypeError):
             return None
 

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +57,14 @@ class ValidationCache:
 
     def stack(self, inputs: str) -> StackReport | None:
         entry = self._read(self.root / "stacks" / f"{inputs}.json")
+        if entry is None:
+            return None
         try:
-            # NOTE: the remembered verdict, marked as such
-            return replace(stack_from_data(entry), from_cache=True) if entry is not None else None
+            stack = stack_from_data(entry)
         except (KeyError, TypeError, ValueError):  # NOTE: an entry of another shape is a miss
             return None
+        stack.from_cache = True  # NOTE: the remembered verdict, marked as such
+        return stack
 
     def put_stack(self, inputs: str, stack: StackReport) -> None:
         self._write(self.root / "stacks" / f"{inputs}.json", stack_to_data(stack))

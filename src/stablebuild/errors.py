@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class StablebuildError(Exception):
@@ -21,8 +21,7 @@ class UsageError(StablebuildError):
     """A command-line option or argument that cannot be used as given (exit 2)."""
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):  # NOTE: not a dataclass: loaded by every command (events.py)
     """One problem in a user's file: where, and what is wrong."""
 
     file: str

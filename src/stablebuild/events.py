@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Event:
+# NOTE: NamedTuples, not dataclasses, for the types a remembered answer loads: `dataclasses`
+# (inspect, ast, dis, tokenize) and the methods it generates per class cost 25-45 ms of a
+# ~0.13 s answer here; a NamedTuple ~0.3 ms. tests/unit/test_import_budget.py holds to it.
+class Event(NamedTuple):
     """Something that happened to one image (or to the run when `image` is empty)."""
 
     image: str

@@ -11,10 +11,9 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from stablebuild import atomic
 from stablebuild.errors import UsageError
@@ -36,8 +35,8 @@ SUFFIXES = {
 _FORMAT_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
-@dataclass(frozen=True)
-class OutputTarget(Generic[F]):
+# NOTE: NamedTuples, not dataclasses: a remembered answer writes its `-o` files (events.py)
+class OutputTarget(NamedTuple, Generic[F]):
     """One `-o` value: the format to render and the file to write it to."""
 
     fmt: F
@@ -47,8 +46,7 @@ class OutputTarget(Generic[F]):
         return f"{shown(self.path)} ({self.fmt.value})"
 
 
-@dataclass(frozen=True)
-class WriteFailure(Generic[F]):
+class WriteFailure(NamedTuple, Generic[F]):
     """A target that could not be written, and why (one line)."""
 
     target: OutputTarget[F]

@@ -13,9 +13,8 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from stablebuild.console import (
     EXIT_ENGINE,
@@ -51,8 +50,7 @@ invocation: list[str] | None = None
 # --- the ending -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HistorySettings:
+class HistorySettings(NamedTuple):  # NOTE: not a dataclass: a remembered answer's (events.py)
     """What `validate` was told about its history: the manifest's `history:` (`setting`) and
     file, and the command line's. Kept in a remembered answer as it is."""
 
@@ -80,7 +78,7 @@ class HistorySettings:
 
 
 def open_history(
-    settings: HistorySettings, root: Path, redactor: Redactor, *, later: bool = False
+    settings: HistorySettings, root: Path, redactor: Redactor | None, *, later: bool = False
 ) -> HistorySession:
     """The history of this validate, checked before any build: a bad value is exit 2, and a
     required store that cannot be reached is exit 3 at once. `later`: the run may be recorded
@@ -285,6 +283,8 @@ def remember(
         socket=socket.path,
         engine=engine,
         images=images,
+        folders={},
+        resolved={},
     )
     answer.write(memo, options.cache_dir)
     return None
@@ -381,8 +381,7 @@ def _remembered(memo: Memo, pending: Callable[[], str | None]) -> tuple[Report, 
     return None if pending() is not None else (report, replay)
 
 
-@dataclass(frozen=True)
-class Replay:
+class Replay(NamedTuple):
     """A memo's parameters, checked: what the command's ending needs."""
 
     fmt: ReportFormat
@@ -395,7 +394,6 @@ class Replay:
 
 def _replay(memo: Memo, report: Report, replay: Replay) -> int:
     from stablebuild import console
-    from stablebuild.buildargs import NO_SECRETS
     from stablebuild.progress import observer_for_run
     from stablebuild.runid import new_run_id, now
 
@@ -408,7 +406,7 @@ def _replay(memo: Memo, report: Report, replay: Replay) -> int:
 
         outputs = parse_targets(replay.outputs, ReportFormat)
     # NOTE: no secrets to mask: a report holding a secret is never remembered
-    session = open_history(replay.history, Path(memo.root), NO_SECRETS, later=True)
+    session = open_history(replay.history, Path(memo.root), None, later=True)
     report.run_id, report.started_at = new_run_id(), now()
     console.detail("remembered answer: nothing it depends on changed since it was given")
     observer, bars = observer_for_run()

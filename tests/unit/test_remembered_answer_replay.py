@@ -35,7 +35,7 @@ def _remember(
     settings = {**memo.params["history"], "location": None, **history}
     params = {**memo.params, "outputs": [], "history": settings}
     answer.write(
-        answer.Memo(**{**memo.__dict__, "params": params}), tmp_path / "cache" / "stablebuild"
+        answer.Memo(**{**memo._asdict(), "params": params}), tmp_path / "cache" / "stablebuild"
     )
     monkeypatch.chdir(stack)
     for name in set(os.environ) - set(env):  # the test session's STABLEBUILD_HISTORY=off...

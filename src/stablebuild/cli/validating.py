@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
@@ -194,7 +194,7 @@ def run_validate(args: ValidateArgs) -> int:
             "outputs": list(args.output or []),
             "changed": args.changed,
             "verbosity": None if verbosity() is Verbosity.NORMAL else int(verbosity()),
-            "history": asdict(history_settings),
+            "history": history_settings._asdict(),
         },
         named_paths=[p for p in (args.directory, args.manifest, args.ca_bundle) if p is not None],
         output_paths=[t.path for t in outputs],

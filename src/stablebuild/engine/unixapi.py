@@ -17,8 +17,7 @@ import os
 import socket
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 TIMEOUT = 10.0
@@ -74,13 +73,13 @@ def _current_context(env: Mapping[str, str]) -> str | None:
     return str(context) if context else None
 
 
-@dataclass
-class Answer:
+# NOTE: NamedTuples, not dataclasses: a remembered answer asks the engine (events.py)
+class Answer(NamedTuple):
     """One HTTP answer: its status and headers read, its body still to be read (`chunks`)."""
 
     status: int
     headers: dict[str, str]
-    chunks: Iterator[bytes] = field(default_factory=lambda: iter(()))
+    chunks: Iterator[bytes]
 
     def read(self, limit: int = MAX_BODY) -> bytes:
         """The whole body; Unanswered past `limit` bytes."""
@@ -225,8 +224,7 @@ class Sent:
         return None if data is None else str(data.get("Id") or "") or None
 
 
-@dataclass(frozen=True)
-class EngineSocket:
+class EngineSocket(NamedTuple):
     """One engine, reached over its unix socket; every call opens and closes one connection."""
 
     path: str

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from stablebuild.errors import UsageError
 from stablebuild.paths import name_problem
@@ -24,8 +24,7 @@ _PASSWORD = re.compile(r"^(postgres(?:ql)?://[^/@:]*):[^/@]*@")
 _QUERY_PASSWORD = re.compile(r"(password=)[^&]*", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):  # NOTE: not a dataclass: a remembered answer loads it (events.py)
     """One history store location. `path` for SQLite, `url` for PostgreSQL, neither when off."""
 
     kind: str  # sqlite | postgresql | off

@@ -11,17 +11,11 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stablebuild.buildargs import (
-    MIN_SECRET_LENGTH,
-    NO_SECRETS,
-    Redactor,
-    looks_secret,
-    redactor_for,
-)
 from stablebuild.errors import UsageError
 from stablebuild.history.location import OFF, Location
 
 if TYPE_CHECKING:
+    from stablebuild.buildargs import Redactor
     from stablebuild.history.interface import GitInfo, HistoryError, HistoryStore, RunRecord
     from stablebuild.manifest.model import Manifest
     from stablebuild.report.model import Report
@@ -33,6 +27,8 @@ Warn = Callable[[str, str], None]  # (message, hint)
 def run_redactor(manifest: Manifest | None, extra_args: Mapping[str, str] = {}) -> Redactor:
     """Every secret the run's texts could hold: secret build args (the manifest's and the
     command line's), passwords in their URLs, and secret-looking `run.env` values."""
+    from stablebuild.buildargs import MIN_SECRET_LENGTH, Redactor, looks_secret, redactor_for
+
     values: set[str] = set()
     specs = list(manifest.images.values()) if manifest is not None else []
     for spec in specs:
@@ -81,7 +77,7 @@ class HistorySession:
         root: Path,
         *,
         warn: Warn,
-        redactor: Redactor = NO_SECRETS,
+        redactor: Redactor | None = None,  # None: no secrets to mask
         limits: Mapping[str, float] | None = None,
         baseline_ref: str | None = None,
         required: bool = False,
@@ -229,6 +225,8 @@ class HistorySession:
             return True
         from stablebuild.history.record import report_record
 
+        if self.redactor is None:  # NOTE: buildargs is not loaded by a remembered answer
+            return self._record(report_record(report, self.git))
         return self._record(report_record(report, self.git, self.redactor))
 
     def finish_later(self, report: Report) -> bool:

@@ -7,7 +7,7 @@ the whole model, so a report read back renders byte for byte as the one written.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import copy
 from typing import Any
 
 from stablebuild.report.model import (
@@ -23,14 +23,43 @@ from stablebuild.report.model import (
 
 
 def to_data(report: Report) -> dict[str, Any]:
-    """Plain JSON data (enums as their values)."""
-    data = asdict(report)
-    for image, raw in zip(report.images, data["images"], strict=True):
-        raw["build"]["status"] = image.build.status.value
-        raw["checks"] = [check_to_data(c) for c in image.checks]
-    if report.stack_phase is not None:
-        data["stack_phase"] = stack_to_data(report.stack_phase)
-    return data
+    """Plain JSON data (enums as their values), every field in the model's order."""
+    stack = report.stack_phase
+    return {
+        "stack": report.stack,
+        "run_id": report.run_id,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "complete": report.complete,
+        "profile": report.profile,
+        "images": [_image_to_data(image) for image in report.images],
+        "engine": copy.deepcopy(report.engine),
+        "manifest": report.manifest,
+        "stack_phase": None if stack is None else stack_to_data(stack),
+    }
+
+
+def _image_to_data(image: ImageReport) -> dict[str, Any]:
+    build = image.build
+    diagnosis = build.diagnosis
+    return {
+        "name": image.name,
+        "build": {
+            "status": build.status.value,
+            "seconds": build.seconds,
+            "tag": build.tag,
+            "image_id": build.image_id,
+            "size_bytes": build.size_bytes,
+            "layers": build.layers,
+            "log": list(build.log),
+            "error": build.error,
+            "diagnosis": None if diagnosis is None else diagnosis._asdict(),
+        },
+        "checks": [check_to_data(c) for c in image.checks],
+        "facts": copy.deepcopy(image.facts),
+        "from_cache": image.from_cache,
+        "engine": image.engine,
+    }
 
 
 def from_data(data: dict[str, Any]) -> Report:
@@ -51,8 +80,10 @@ def from_data(data: dict[str, Any]) -> Report:
 
 
 def check_to_data(check: CheckResult) -> dict[str, Any]:
-    data = asdict(check)
+    data = check._asdict()
     data["status"] = check.status.value
+    data["value"] = copy.deepcopy(check.value)
+    data["expected"] = copy.deepcopy(check.expected)
     return data
 
 

@@ -1,14 +1,36 @@
-"""One Report model for every output format: what was built, what was checked, what was seen."""
+"""One Report model for every output format: what was built, what was checked, what was seen.
+
+NOTE: no dataclasses here: every remembered answer loads this model to render its report, and
+`dataclasses` (inspect, ast, dis, tokenize) with the methods it generates for each class cost
+25-45 ms of a ~0.13 s answer on the benchmark's machine. Values are NamedTuples; the parts a
+run fills in as it goes are plain classes (`_Fields` gives them a dataclass's `==` and repr).
+tests/unit/test_import_budget.py holds a remembered answer to no `dataclasses`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from stablebuild.buildargs import Redactor
+if TYPE_CHECKING:
+    from stablebuild.buildargs import Redactor
 
 SCHEMA_VERSION = 1
+
+
+class _Fields:
+    """`==` and repr by the fields named in `__slots__`, as a dataclass's."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__
+        )
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
 
 
 class CheckStatus(str, Enum):
@@ -18,8 +40,7 @@ class CheckStatus(str, Enum):
     ERROR = "error"  # the check itself could not run (probe crashed, engine lost)
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     """The judgment of one check on one image. `id` is stable, e.g. "imports.fastapi"."""
 
     id: str
@@ -40,8 +61,7 @@ class BuildStatus(str, Enum):
     SKIPPED = "skipped"  # not attempted (interrupted run)
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(NamedTuple):
     """A root cause recognised in a failed build's log."""
 
     cause: str  # stable id, e.g. "pg-config-missing"
@@ -50,27 +70,64 @@ class Diagnosis:
     evidence: str = ""  # the log line that gave it away
 
 
-@dataclass
-class BuildOutcome:
-    status: BuildStatus
-    seconds: float = 0.0
-    tag: str | None = None
-    image_id: str | None = None
-    size_bytes: int | None = None
-    layers: int | None = None
-    log: list[str] = field(default_factory=list)
-    error: str | None = None
-    diagnosis: Diagnosis | None = None
+class BuildOutcome(_Fields):
+    """How an image's build went; size and layers are filled in once it is inspected."""
+
+    __slots__ = (
+        "diagnosis",
+        "error",
+        "image_id",
+        "layers",
+        "log",
+        "seconds",
+        "size_bytes",
+        "status",
+        "tag",
+    )
+
+    def __init__(
+        self,
+        status: BuildStatus,
+        seconds: float = 0.0,
+        tag: str | None = None,
+        image_id: str | None = None,
+        size_bytes: int | None = None,
+        layers: int | None = None,
+        log: list[str] | None = None,
+        error: str | None = None,
+        diagnosis: Diagnosis | None = None,
+    ) -> None:
+        self.status = status
+        self.seconds = seconds
+        self.tag = tag
+        self.image_id = image_id
+        self.size_bytes = size_bytes
+        self.layers = layers
+        self.log: list[str] = [] if log is None else log
+        self.error = error
+        self.diagnosis = diagnosis
 
 
-@dataclass
-class ImageReport:
-    name: str
-    build: BuildOutcome
-    checks: list[CheckResult] = field(default_factory=list)
-    facts: dict[str, Any] | None = None  # the probe's raw facts, kept for the JSON report
-    from_cache: bool = False
-    engine: str | None = None  # the engine that built and checked it (several engines)
+class ImageReport(_Fields):
+    """One image of the run: its build and every check of it."""
+
+    __slots__ = ("build", "checks", "engine", "facts", "from_cache", "name")
+
+    def __init__(
+        self,
+        name: str,
+        build: BuildOutcome,
+        checks: list[CheckResult] | None = None,
+        facts: dict[str, Any] | None = None,  # the probe's raw facts, kept for the JSON report
+        from_cache: bool = False,
+        engine: str | None = None,  # the engine that built and checked it (several engines)
+    ) -> None:
+        self.name = name
+        self.build = build
+        self.checks: list[CheckResult] = [] if checks is None else checks
+        self.facts = facts
+        self.from_cache = from_cache
+        self.engine = engine
 
     @property
     def ok(self) -> bool:
@@ -92,63 +149,107 @@ def redact_image(image: ImageReport, redactor: Redactor) -> ImageReport:
     diagnosis = (
         None
         if d is None
-        else replace(
-            d,
+        else d._replace(
             summary=redactor.text(d.summary),
             hint=redactor.text(d.hint),
             evidence=redactor.text(d.evidence),
         )
     )
-    return replace(
-        image,
-        build=replace(
-            build,
-            log=redactor.lines(build.log),
-            error=None if build.error is None else redactor.text(build.error),
-            diagnosis=diagnosis,
-        ),
-        checks=[
-            replace(
-                check,
-                message=redactor.text(check.message),
-                value=redactor.data(check.value),
-                expected=redactor.data(check.expected),
-            )
-            for check in image.checks
-        ],
+    outcome = BuildOutcome(
+        build.status,
+        seconds=build.seconds,
+        tag=build.tag,
+        image_id=build.image_id,
+        size_bytes=build.size_bytes,
+        layers=build.layers,
+        log=redactor.lines(build.log),
+        error=None if build.error is None else redactor.text(build.error),
+        diagnosis=diagnosis,
+    )
+    checks = [
+        check._replace(
+            message=redactor.text(check.message),
+            value=redactor.data(check.value),
+            expected=redactor.data(check.expected),
+        )
+        for check in image.checks
+    ]
+    return ImageReport(
+        image.name,
+        outcome,
+        checks,
         facts=redactor.data(image.facts),
+        from_cache=image.from_cache,
+        engine=image.engine,
     )
 
 
-@dataclass
-class StackReport:
-    """The stack phase: compose ran the validated images together (`stack.*` checks, in order)."""
+class StackReport(_Fields):
+    """The stack phase: compose ran the validated images together (`stack.*` checks, in order).
 
-    project: str | None = None  # the compose project name the run used
-    compose: str | None = None  # the compose that ran it, e.g. "docker-compose 1.29.2"
-    seconds: float = 0.0
-    checks: list[CheckResult] = field(default_factory=list)
-    # The verdict of an earlier run whose inputs were the same (images, compose files, services'
-    # images); `project` and `seconds` are that run's.
-    from_cache: bool = False
+    `from_cache`: the verdict of an earlier run whose inputs were the same (images, compose
+    files, services' images); `project` and `seconds` are that run's."""
+
+    __slots__ = ("checks", "compose", "from_cache", "project", "seconds")
+
+    def __init__(
+        self,
+        project: str | None = None,  # the compose project name the run used
+        compose: str | None = None,  # the compose that ran it, e.g. "docker-compose 1.29.2"
+        seconds: float = 0.0,
+        checks: list[CheckResult] | None = None,
+        from_cache: bool = False,
+    ) -> None:
+        self.project = project
+        self.compose = compose
+        self.seconds = seconds
+        self.checks: list[CheckResult] = [] if checks is None else checks
+        self.from_cache = from_cache
 
     @property
     def ok(self) -> bool:
         return not any(c.status in (CheckStatus.FAILED, CheckStatus.ERROR) for c in self.checks)
 
 
-@dataclass
-class Report:
-    stack: str
-    run_id: str
-    started_at: str  # ISO 8601, UTC
-    finished_at: str | None = None
-    complete: bool = True  # False after an interrupt: a partial report
-    profile: str | None = None
-    images: list[ImageReport] = field(default_factory=list)
-    engine: dict[str, Any] = field(default_factory=dict)  # server version, runtimes...
-    manifest: str | None = None  # the stablebuild.yml validated: where CI formats point failures
-    stack_phase: StackReport | None = None  # None: the manifest has no `stack:` section
+class Report(_Fields):
+    """The whole run, as every format shows it."""
+
+    __slots__ = (
+        "complete",
+        "engine",
+        "finished_at",
+        "images",
+        "manifest",
+        "profile",
+        "run_id",
+        "stack",
+        "stack_phase",
+        "started_at",
+    )
+
+    def __init__(
+        self,
+        stack: str,
+        run_id: str,
+        started_at: str,  # ISO 8601, UTC
+        finished_at: str | None = None,
+        complete: bool = True,  # False after an interrupt: a partial report
+        profile: str | None = None,
+        images: list[ImageReport] | None = None,
+        engine: dict[str, Any] | None = None,  # server version, runtimes...
+        manifest: str | None = None,  # the stablebuild.yml validated: where CI points failures
+        stack_phase: StackReport | None = None,  # None: the manifest has no `stack:` section
+    ) -> None:
+        self.stack = stack
+        self.run_id = run_id
+        self.started_at = started_at
+        self.finished_at = finished_at
+        self.complete = complete
+        self.profile = profile
+        self.images: list[ImageReport] = [] if images is None else images
+        self.engine: dict[str, Any] = {} if engine is None else engine
+        self.manifest = manifest
+        self.stack_phase = stack_phase
 
     @property
     def ok(self) -> bool:
