@@ -45,9 +45,14 @@ def _validate(argv: list[str]) -> int | None:
 
 def _remembered_validate(argv: list[str]) -> int | None:
     """The exit code of a validate answered from its memo; None: run the command."""
+    # NOTE: first, before the memo is looked for: dockerd takes ~9 ms to say what it is (it
+    # runs `runc --version`), which pass while the answer's modules load, not after
+    from stablebuild.engine.unixapi import ask_info
+
+    info = ask_info()
     from stablebuild import answer
 
-    recalled = answer.recall(argv, "validate")
+    recalled = answer.recall(argv, "validate", info=info)
     # NOTE: the ending's modules load while the engine answers the memo's questions
     from stablebuild import verdict
 

@@ -356,15 +356,22 @@ def read(key: str, cache_dir: Path | None = None, *, kind: str = "validate") -> 
     return memo if memo is not None and memo.key == key and memo.kind == kind else None
 
 
-def recall(argv: Sequence[str], kind: str) -> tuple[Memo, Callable[[], str | None]] | None:
+def recall(
+    argv: Sequence[str], kind: str, *, info: tuple[str, Sent] | None = None
+) -> tuple[Memo, Callable[[], str | None]] | None:
     """The memo for this command line, its checks begun (`checking`: call the second value for
     the verdict); None when there is none. Anything odd (a damaged memo, a folder gone) is
-    None too: the full command meets it and says what it is."""
+    None too: the full command meets it and says what it is. `info`: `/info` already sent to
+    an engine (`unixapi.ask_info`), used when the memo's engine is that one, else closed."""
     try:
         memo = read(memo_key(argv, os.getcwd(), os.environ), kind=kind)
-        return None if memo is None else (memo, checking(memo, os.environ))
+        if memo is not None:
+            return memo, checking(memo, os.environ, info=info)
     except Exception:
-        return None
+        pass
+    if info is not None:
+        info[1].close()
+    return None
 
 
 def still_true(memo: Memo, environ: Mapping[str, str], now: float | None = None) -> str | None:
@@ -373,12 +380,16 @@ def still_true(memo: Memo, environ: Mapping[str, str], now: float | None = None)
 
 
 def checking(
-    memo: Memo, environ: Mapping[str, str], now: float | None = None
+    memo: Memo,
+    environ: Mapping[str, str],
+    now: float | None = None,
+    *,
+    info: tuple[str, Sent] | None = None,
 ) -> Callable[[], str | None]:
     """`still_true` in two halves: the engine's questions are sent first, the local checks
     made while it works on them; the call returned waits for its answers (the caller can load
     what the replay needs meanwhile) and says why the memo no longer answers, or None."""
-    engine = _EngineAsked(memo)
+    engine = _EngineAsked(memo, info)
     why = _local_change(memo, environ, now)
     if why is not None:
         engine.close()
@@ -412,14 +423,16 @@ class EngineQuestions:
     while the caller does something else. What a memo records, and what checking it compares.
     Unanswered (from `engine/unixapi.py`) when the engine cannot be reached or answers badly."""
 
-    def __init__(self, path: str, refs: Iterable[str]) -> None:
+    def __init__(self, path: str, refs: Iterable[str], info: Sent | None = None) -> None:
+        """`info`: `/info` already sent to this engine."""
         from stablebuild.engine.unixapi import EngineSocket
 
         socket = EngineSocket(path)
         self.refs = list(refs)
-        self.sent: list[Sent] = []
+        self.sent: list[Sent] = [] if info is None else [info]
         try:
-            self.sent.append(socket.request("GET", "/info"))
+            if info is None:
+                self.sent.append(socket.request("GET", "/info"))
             self.sent += [socket.ask_image(ref) for ref in self.refs]
         except BaseException:
             self.close()
@@ -442,16 +455,22 @@ class EngineQuestions:
 class _EngineAsked:
     """The engine's part of a memo's checks (`EngineQuestions`); nothing without an engine."""
 
-    def __init__(self, memo: Memo) -> None:
+    def __init__(self, memo: Memo, info: tuple[str, Sent] | None = None) -> None:
         self.memo = memo
         self.questions: EngineQuestions | None = None
         self.problem: str | None = None
+        sent = None
+        if info is not None:
+            path, sent = info
+            if path != memo.socket:
+                sent.close()
+                sent = None
         if not memo.socket:
             return
         from stablebuild.engine.unixapi import Unanswered
 
         try:
-            self.questions = EngineQuestions(memo.socket, memo.images)
+            self.questions = EngineQuestions(memo.socket, memo.images, sent)
         except Unanswered as exc:
             self.problem = f"the engine did not answer: {exc}"
 

@@ -20,7 +20,7 @@ from tests.unit.test_import_budget import HEAVY
 
 import stablebuild
 from stablebuild import answer
-from stablebuild.engine.unixapi import EngineSocket
+from stablebuild.engine.unixapi import EngineSocket, ask_info
 from stablebuild.report.codec import from_data, to_data
 from stablebuild.report.model import (
     BuildOutcome,
@@ -291,6 +291,27 @@ def test_the_engine_and_the_environment_count(
     assert answer.still_true(memo, env) == "the engine changed"
     gone = answer.Memo(**{**memo._asdict(), "socket": str(tmp_path / "nothing.sock")})
     assert (answer.still_true(gone, env) or "").startswith("the engine did not answer")
+
+
+def test_the_engine_asked_before_the_memo_was_read_is_asked_once(
+    stack: Path, tmp_path: Path, engine_socket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/info` goes out before the memo is looked for (`unixapi.ask_info`): the memo's checks
+    use that answer when the memo names the same engine, and ask their own otherwise."""
+    env = environ(tmp_path, engine_socket)
+    memo = make_memo(ARGV, stack, env)
+    asked: list[str] = []
+    monkeypatch.setattr(FakeEngine, "log_request", lambda self, *a: asked.append(self.path))
+    info = ask_info(env)
+    assert info is not None and info[0] == engine_socket
+    assert answer.checking(memo, env, info=info)() is None
+    assert asked.count("/info") == 1
+    FakeEngine.info = INFO | {"ID": "another engine"}  # what the early question is answered
+    elsewhere = answer.Memo(**{**memo._asdict(), "socket": str(tmp_path / "nothing.sock")})
+    assert (answer.checking(elsewhere, env, info=ask_info(env))() or "").startswith(
+        "the engine did not answer"  # its own engine asked, not the one asked early
+    )
+    assert ask_info({"DOCKER_HOST": "tcp://10.0.0.1:2376"}) is None  # docker-py's to reach
 
 
 def test_the_key_is_the_command_line_the_folder_and_the_settings() -> None:

@@ -54,6 +54,19 @@ def socket_path(environ: Mapping[str, str] | None = None) -> str | None:
     return path or None
 
 
+def ask_info(environ: Mapping[str, str] | None = None) -> tuple[str, Sent] | None:
+    """`/info` sent to the engine the environment names (its socket, and the request), for an
+    answer that will want it; None when that engine is not reached over a unix socket or does
+    not take the request."""
+    engine = EngineSocket.from_env(environ)
+    if engine is None:
+        return None
+    try:
+        return engine.path, engine.request("GET", "/info")
+    except Unanswered:
+        return None
+
+
 def docker_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The Docker client's config.json (DOCKER_CONFIG, else ~/.docker); {} when there is
     none, or it is not a JSON object."""
