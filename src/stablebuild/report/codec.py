@@ -7,7 +7,6 @@ the whole model, so a report read back renders byte for byte as the one written.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from stablebuild.report.model import (
@@ -22,6 +21,14 @@ from stablebuild.report.model import (
 )
 
 
+def _copied(value: Any) -> Any:
+    """A deep copy: the data shares nothing with the report. `copy` loads here, not with the
+    module: a remembered answer reads reports (`from_data`) and never writes one."""
+    from copy import deepcopy
+
+    return deepcopy(value)
+
+
 def to_data(report: Report) -> dict[str, Any]:
     """Plain JSON data (enums as their values), every field in the model's order."""
     stack = report.stack_phase
@@ -33,7 +40,7 @@ def to_data(report: Report) -> dict[str, Any]:
         "complete": report.complete,
         "profile": report.profile,
         "images": [_image_to_data(image) for image in report.images],
-        "engine": copy.deepcopy(report.engine),
+        "engine": _copied(report.engine),
         "manifest": report.manifest,
         "stack_phase": None if stack is None else stack_to_data(stack),
     }
@@ -56,7 +63,7 @@ def _image_to_data(image: ImageReport) -> dict[str, Any]:
             "diagnosis": None if diagnosis is None else diagnosis._asdict(),
         },
         "checks": [check_to_data(c) for c in image.checks],
-        "facts": copy.deepcopy(image.facts),
+        "facts": _copied(image.facts),
         "from_cache": image.from_cache,
         "engine": image.engine,
     }
@@ -82,8 +89,8 @@ def from_data(data: dict[str, Any]) -> Report:
 def check_to_data(check: CheckResult) -> dict[str, Any]:
     data = check._asdict()
     data["status"] = check.status.value
-    data["value"] = copy.deepcopy(check.value)
-    data["expected"] = copy.deepcopy(check.expected)
+    data["value"] = _copied(check.value)
+    data["expected"] = _copied(check.expected)
     return data
 
 
