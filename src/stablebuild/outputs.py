@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
 from stablebuild import atomic
 from stablebuild.errors import UsageError
@@ -35,22 +35,49 @@ SUFFIXES = {
 _FORMAT_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
-# NOTE: NamedTuples, not dataclasses: a remembered answer writes its `-o` files (events.py)
-class OutputTarget(NamedTuple, Generic[F]):
+# NOTE: plain classes, not dataclasses (a remembered answer writes its `-o` files: events.py),
+# nor NamedTuples (a generic NamedTuple needs Python 3.11; 3.10 is supported).
+class OutputTarget(Generic[F]):
     """One `-o` value: the format to render and the file to write it to."""
 
-    fmt: F
-    path: Path
+    __slots__ = ("fmt", "path")
+
+    def __init__(self, fmt: F, path: Path) -> None:
+        self.fmt = fmt
+        self.path = path
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OutputTarget) and (self.fmt, self.path) == (other.fmt, other.path)
+
+    def __hash__(self) -> int:
+        return hash((self.fmt, self.path))
+
+    def __repr__(self) -> str:
+        return f"OutputTarget(fmt={self.fmt!r}, path={self.path!r})"
 
     def describe(self) -> str:
         return f"{shown(self.path)} ({self.fmt.value})"
 
 
-class WriteFailure(NamedTuple, Generic[F]):
+class WriteFailure(Generic[F]):
     """A target that could not be written, and why (one line)."""
 
-    target: OutputTarget[F]
-    reason: str
+    __slots__ = ("reason", "target")
+
+    def __init__(self, target: OutputTarget[F], reason: str) -> None:
+        self.target = target
+        self.reason = reason
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, WriteFailure):
+            return False
+        return (self.target, self.reason) == (other.target, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.target, self.reason))
+
+    def __repr__(self) -> str:
+        return f"WriteFailure(target={self.target!r}, reason={self.reason!r})"
 
     def __str__(self) -> str:
         return f"{OPTION} {self.target.fmt.value}:{shown(self.target.path)}: {self.reason}"
