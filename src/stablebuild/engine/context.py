@@ -202,6 +202,12 @@ def archive(
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+    # NOTE: ends at the end-of-archive marker, as Docker's own client writes it: tarfile pads
+    # the archive to a whole 10 KiB record after the marker, dockerd stops reading at the
+    # marker, and closing with that padding unread reset the connection before its answer was
+    # read (6 builds in 32 of stablebuild's own 1.8 MB context, answered from the cache; 0 in
+    # 32 without the padding). `offset` is where the marker ends; the padding is not counted.
+    target.truncate(tar.offset)
     target.seek(0)
     return target, outside[0] if outside else dockerfile
 

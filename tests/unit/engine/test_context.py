@@ -105,3 +105,18 @@ def test_a_dockerfile_outside_the_context_is_sent_under_a_generated_name(
     # NOTE: as docker-py: the generated name is added to the .dockerignore the engine reads
     assert entries[".dockerignore"].decode().splitlines() == [*patterns, name]
     assert ".env" not in entries and "app/main.py" in entries
+
+
+@pytest.mark.parametrize("name", sorted(IGNORES))
+def test_the_archive_ends_at_its_end_marker(context: Path, name: str) -> None:
+    """Two zero blocks and nothing after, as Docker's own client writes a context: dockerd
+    stops reading at the marker, and tarfile's padding to a whole 10 KiB record, left unread,
+    reset the connection of a build answered from the cache before its answer was read."""
+    (context / "zz-last.txt").write_text("the last entry holds text\n")
+    ours, _ = archive(str(context), IGNORES[name], "Dockerfile")
+    with ours:
+        data = ours.read()
+    assert len(data) % tarfile.BLOCKSIZE == 0
+    assert data[-2 * tarfile.BLOCKSIZE :] == bytes(2 * tarfile.BLOCKSIZE)  # the marker
+    assert data[-3 * tarfile.BLOCKSIZE : -2 * tarfile.BLOCKSIZE] != bytes(tarfile.BLOCKSIZE)
+    assert members(data)  # still a whole archive
