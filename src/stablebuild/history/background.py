@@ -128,7 +128,7 @@ def _record(session: HistorySession, report: Report, lock: int) -> NoReturn:
         # NOTE: nothing of the caller's kept open (a hook runner's pipe would wait for it)
         os.closerange(3, lock)
         os.closerange(lock + 1, 1 << 16)
-        recorder = session.recorder(waits=False)
+        recorder = session.recorder()
         if not recorder.finish(report) and recorder.problem is not None:
             _leave_note(session.location, report.run_id, recorder.problem)
     finally:

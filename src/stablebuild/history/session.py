@@ -223,11 +223,11 @@ class HistorySession:
         """Record the validate run; False (after a warning) when it could not be."""
         if self.off:  # NOTE: before the record is made: it would ask git for nothing
             return True
+        from stablebuild.buildargs import NO_SECRETS
         from stablebuild.history.record import report_record
 
-        if self.redactor is None:  # NOTE: buildargs is not loaded by a remembered answer
-            return self._record(report_record(report, self.git))
-        return self._record(report_record(report, self.git, self.redactor))
+        redactor = NO_SECRETS if self.redactor is None else self.redactor
+        return self._record(report_record(report, self.git, redactor))
 
     def finish_later(self, report: Report) -> bool:
         """Have a process of its own record the validate run while the caller ends without
@@ -238,12 +238,12 @@ class HistorySession:
 
         return record_later(self, report)
 
-    def recorder(self, *, waits: bool) -> HistorySession:
-        """A session recording in the same store as this one; `waits=False`: its SQLite store
-        does not wait for a background record's lock (the recorder holds it)."""
+    def recorder(self) -> HistorySession:
+        """The session a background record writes with (`background.py`): the same store, its
+        SQLite file opened without waiting for the lock the recorder itself holds."""
         opener = self._opener
         path = self.location.path
-        if not waits and self.location.kind == "sqlite" and path is not None:
+        if self.location.kind == "sqlite" and path is not None:
             opener = _store_not_waiting(path)
         return HistorySession(
             self.location, self.root, warn=self.warn, redactor=self.redactor, opener=opener
