@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from stablebuild.checks.results import (
@@ -25,6 +25,16 @@ from stablebuild.report.model import CheckResult
 
 # NOTE: installer tooling lives in every venv and is rarely pinned; listing it is noise.
 TOOLING = frozenset({"pip", "setuptools", "wheel"})
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def canonicalize_name(name: str) -> str:
+    """The PEP 503 normal form of a distribution name, as `packaging.utils` gives it.
+
+    NOTE: not imported from there: `packaging.utils` loads `packaging.tags` (platform,
+    sysconfig, logging, the ELF readers: ~25 ms here) on every validate, for this one line.
+    tests/unit/checks/test_check_imports.py holds the two to the same answers."""
+    return _SEPARATORS.sub("-", name).lower()
 
 
 def same_version(a: str, b: str) -> bool:
@@ -39,7 +49,7 @@ def check_imports(
     modules: tuple[str, ...], facts: Facts, pins: Mapping[str, str]
 ) -> list[CheckResult]:
     """imports.<module>, pins.<dist>, pins.drift (when pins are given) and pip.check."""
-    pins = {str(canonicalize_name(k)): v for k, v in pins.items()}
+    pins = {canonicalize_name(k): v for k, v in pins.items()}
     results: list[CheckResult] = []
     imports = section(facts, "imports")
     dists_raw = section(facts, "distributions")

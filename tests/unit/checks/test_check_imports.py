@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from stablebuild.checks.imports import check_imports, same_version
+import pytest
+
+from stablebuild.checks.imports import canonicalize_name, check_imports, same_version
 from stablebuild.report.model import CheckStatus
 
 MODULES = ("fastapi", "psycopg2")
@@ -131,3 +133,14 @@ def test_crash_of_the_python_section_is_quoted(facts: dict[str, Any]) -> None:
         result.message
         == "probe did not report imports (python: TimeoutExpired: timed out after 60 s)"
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Django", "psycopg2_binary", "zope.interface", "ruamel.yaml.clib", "A-_.b", "pip", "X__Y", ""],
+)
+def test_distribution_names_normalise_as_packaging_does(name: str) -> None:
+    """The checks' own PEP 503 normal form (packaging.utils is not loaded by a validate)."""
+    from packaging.utils import canonicalize_name as packagings
+
+    assert canonicalize_name(name) == packagings(name)
