@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
+
+from stablebuild.values import Frozen
 
 MASK = "***"
 # NOTE: shorter values are too common to hunt for in free text ("1", "yes", "dev" would mask
@@ -92,22 +92,23 @@ def masked(args: Mapping[str, str], marked: Iterable[str] = ()) -> dict[str, str
     return {name: MASK if name in hidden else value for name, value in args.items()}
 
 
-@dataclass(frozen=True)
-class Redactor:
+class Redactor(Frozen):
     """Replaces the literal values of secret build args with `***` in any text or JSON value.
 
     NOTE: `values` stays out of repr(), so a Redactor in a traceback or log shows nothing.
     """
 
-    values: frozenset[str] = field(default=frozenset(), repr=False)
+    __slots__ = ("_pattern", "values")
+    _uncompared = ("_pattern",)
+    _unshown = ("values", "_pattern")
+    values: frozenset[str]
+    _pattern: re.Pattern[str] | None
 
-    @cached_property
-    def _pattern(self) -> re.Pattern[str] | None:
-        if not self.values:
-            return None
+    def __init__(self, values: frozenset[str] = frozenset()) -> None:
         # Longest first, so a secret that contains another is masked whole.
-        ordered = sorted(self.values, key=lambda v: (-len(v), v))
-        return re.compile("|".join(re.escape(value) for value in ordered))
+        ordered = sorted(values, key=lambda v: (-len(v), v))
+        pattern = re.compile("|".join(re.escape(v) for v in ordered)) if values else None
+        super().__init__(values=values, _pattern=pattern)
 
     def __bool__(self) -> bool:
         return bool(self.values)

@@ -6,24 +6,21 @@ Everything goes through the engine seam, so it runs the same against the fake en
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+from stablebuild import preload
 from stablebuild.buildargs import redactor_for
 from stablebuild.checks.inputs import EngineFacts, ImageMeta, InterpreterFacts, RunOutcome
 from stablebuild.checks.interpreter import probe_result
 from stablebuild.engine.interface import EngineInterface
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.manifest.model import ImageSpec
-from stablebuild.probe import parse_output, probe_source, request_for, request_json
 from stablebuild.report.model import BuildOutcome, CheckResult, ImageReport, redact_image
 
 
-@dataclass(frozen=True)
-class Judging:
+class Judging(NamedTuple):
     """What the checks compare the facts with: the same for every image of a run."""
 
     python: str | None
@@ -31,20 +28,14 @@ class Judging:
     pins: Mapping[str, str]
     require_gpu: bool
     probe_timeout: float
-    extra_args: Mapping[str, str] = field(default_factory=dict)
+    extra_args: Mapping[str, str] = {}
 
 
 def warm() -> threading.Thread:
-    """Load the checks in the background: a run starts this with its first build, which keeps
-    the engine busy for longer than they take to load (the checks are not needed before)."""
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):  # NOTE: said where it is imported for real
-            import stablebuild.checks.judging  # noqa: F401
-
-    thread = threading.Thread(target=load, name="stablebuild-warm-checks", daemon=True)
-    thread.start()
-    return thread
+    """Load the checks in the background once the first build keeps the engine busy, which
+    lasts longer than they take to load (they are not needed before: `preload`)."""
+    modules = ("stablebuild.checks.judging", "stablebuild.engine.containers", "stablebuild.probe")
+    return preload.when_engine_busy(modules, "stablebuild-warm-checks")
 
 
 def engine_facts(engine: EngineInterface) -> EngineFacts:
@@ -86,7 +77,10 @@ class FactGatherer:
         """Run the probe under the image's interpreter; fall back to python3 if it cannot exec.
 
         Facts, or why there are none and whether no interpreter could even be started."""
+        from stablebuild.probe import parse_output, probe_source, request_for, request_json
+
         self.observer(Event(spec.name, "probe-start"))
+        preload.engine_busy()
         request = request_json(request_for(spec, self.facts))
         gpu = spec.gpu is not None and self.facts.gpu_requested
         timeout = self.judging.probe_timeout

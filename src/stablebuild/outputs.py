@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from stablebuild import atomic
 from stablebuild.errors import UsageError
 from stablebuild.paths import name_problem, shown
+from stablebuild.values import Frozen
 
 F = TypeVar("F", bound=Enum)
 
@@ -35,49 +36,31 @@ SUFFIXES = {
 _FORMAT_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
-# NOTE: plain classes, not dataclasses (a remembered answer writes its `-o` files: events.py),
-# nor NamedTuples (a generic NamedTuple needs Python 3.11; 3.10 is supported).
-class OutputTarget(Generic[F]):
+# NOTE: not dataclasses (a remembered answer writes its `-o` files: stablebuild.values), nor
+# NamedTuples (a generic NamedTuple needs Python 3.11; 3.10 is supported).
+class OutputTarget(Frozen, Generic[F]):
     """One `-o` value: the format to render and the file to write it to."""
 
     __slots__ = ("fmt", "path")
+    fmt: F
+    path: Path
 
     def __init__(self, fmt: F, path: Path) -> None:
-        self.fmt = fmt
-        self.path = path
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, OutputTarget) and (self.fmt, self.path) == (other.fmt, other.path)
-
-    def __hash__(self) -> int:
-        return hash((self.fmt, self.path))
-
-    def __repr__(self) -> str:
-        return f"OutputTarget(fmt={self.fmt!r}, path={self.path!r})"
+        super().__init__(fmt=fmt, path=path)
 
     def describe(self) -> str:
         return f"{shown(self.path)} ({self.fmt.value})"
 
 
-class WriteFailure(Generic[F]):
+class WriteFailure(Frozen, Generic[F]):
     """A target that could not be written, and why (one line)."""
 
     __slots__ = ("reason", "target")
+    target: OutputTarget[F]
+    reason: str
 
     def __init__(self, target: OutputTarget[F], reason: str) -> None:
-        self.target = target
-        self.reason = reason
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, WriteFailure):
-            return False
-        return (self.target, self.reason) == (other.target, other.reason)
-
-    def __hash__(self) -> int:
-        return hash((self.target, self.reason))
-
-    def __repr__(self) -> str:
-        return f"WriteFailure(target={self.target!r}, reason={self.reason!r})"
+        super().__init__(target=target, reason=reason)
 
     def __str__(self) -> str:
         return f"{OPTION} {self.target.fmt.value}:{shown(self.target.path)}: {self.reason}"

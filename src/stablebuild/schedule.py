@@ -7,14 +7,15 @@ be unit-tested with a fake engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from stablebuild.engine.interface import Capabilities
 from stablebuild.errors import EngineUnavailable, UsageError
 from stablebuild.manifest.model import ImageSpec
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 T = TypeVar("T")
 DEFAULT_COST = 300.0  # seconds: an image with neither history nor a build budget
@@ -34,24 +35,25 @@ def build_chains(specs: list[ImageSpec]) -> list[list[ImageSpec]]:
 
 
 class Scheduler:
-    """Runs chains on at most `jobs` threads; `close` drops what has not started."""
+    """Runs work items on at most `jobs` threads; `close` drops what has not started.
+
+    One item (a stack of one chain) or one job runs on the calling thread, with no pool: an
+    interrupt then stops the work itself, and `concurrent.futures` (which loads logging and
+    traceback, ~15 ms of a validate's start here) loads only for a run that has a pool."""
 
     def __init__(self, jobs: int) -> None:
-        self.pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-
-    def run(self, chains: Sequence[Sequence[ImageSpec]], one: Callable[[ImageSpec], None]) -> None:
-        """`one` for every image, chain members in order; the first failure is raised."""
-
-        def chain(specs: Sequence[ImageSpec]) -> None:
-            for spec in specs:
-                one(spec)
-
-        futures: list[Future[None]] = [self.pool.submit(chain, c) for c in chains]
-        for future in futures:
-            future.result()
+        self.jobs = max(1, jobs)
+        self.pool: ThreadPoolExecutor | None = None
 
     def each(self, items: Sequence[T], work: Callable[[T], None]) -> None:
         """`work` for every item, in parallel; the first failure is raised."""
+        if len(items) <= 1 or self.jobs == 1:
+            for item in items:
+                work(item)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=self.jobs)
         futures: list[Future[None]] = [self.pool.submit(work, item) for item in items]
         for future in futures:
             future.result()
@@ -59,7 +61,8 @@ class Scheduler:
     def close(self, finished: bool) -> None:
         # NOTE: on an interrupt, queued images are dropped and running ones lose their
         # containers to the run's cleanup; the report keeps what finished.
-        self.pool.shutdown(wait=finished, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def expected_cost(spec: ImageSpec, history: Mapping[str, float]) -> float:
@@ -110,7 +113,7 @@ def place(
             assert pinned.placement is not None
             wanted = pinned.placement.engine or "labels " + ", ".join(pinned.placement.labels)
             could = {
-                e.name for e in capable(chain, [replace(e, unreachable=None) for e in engines])
+                e.name for e in capable(chain, [e._replace(unreachable=None) for e in engines])
             }
             down = [e for e in engines if e.name in could and not e.reachable]
             if down:

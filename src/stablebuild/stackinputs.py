@@ -20,9 +20,8 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from stablebuild import textfile
 from stablebuild.answer import current_code
@@ -40,8 +39,7 @@ _COMPOSE_PLUGINS = (
 )
 
 
-@dataclass(frozen=True)
-class StackInputs:
+class StackInputs(NamedTuple):
     """The digest, and the parts of it a remembered answer checks again (`answer.py`)."""
 
     digest: str
@@ -217,7 +215,7 @@ def _build_section(build: Any, root: Path) -> tuple[Path, Path, dict[str, str], 
 
 def _portable(spec: StackSpec, root: Path) -> str:
     """The spec with its paths relative: where the checkout lies does not change a verdict."""
-    return repr(replace(spec, compose=tuple(Path(_relative(p, root)) for p in spec.compose)))
+    return repr(spec._replace(compose=tuple(Path(_relative(p, root)) for p in spec.compose)))
 
 
 def _compose_programs() -> list[tuple[str, int, int]]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from stablebuild import shellwords
+from stablebuild.values import Frozen
 
 # dockerfile-parse's name for a comment line (`dockerfile_parse.constants`); written here: that
 # package's import loads its parser and logging (~25 ms) for one string, on every validate.
@@ -58,38 +58,70 @@ _VAR = re.compile(r"\\\$|\$(?:\{(\w+)(?:(:?[-+?])([^}]*))?\}|(\w+))")
 _HEREDOC = re.compile(r"<<(-?)([\"']?)(\w+)\2")
 
 
-@dataclass(frozen=True)
-class Instruction:
+class Instruction(NamedTuple):
     keyword: str  # upper case
     value: str  # continuation lines joined, as dockerfile-parse gives it
     line: int  # 1-based line of the keyword
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(Frozen):
+    """One `FROM` and what follows it, up to the next `FROM`."""
+
+    # NOTE: not a NamedTuple: a field named `index` would hide tuple.index.
+    __slots__ = ("image", "index", "instructions", "line", "name")
     index: int
     image: str  # the FROM image text, flags and alias removed, before substitution
     name: str | None  # the alias, lower case (Docker's stage names are case-insensitive)
     line: int
-    instructions: tuple[Instruction, ...] = ()
+    instructions: tuple[Instruction, ...]
+
+    def __init__(
+        self,
+        index: int,
+        image: str,
+        name: str | None,
+        line: int,
+        instructions: tuple[Instruction, ...] = (),
+    ) -> None:
+        super().__init__(index=index, image=image, name=name, line=line, instructions=instructions)
+
+    def with_instructions(self, instructions: tuple[Instruction, ...]) -> Stage:
+        return Stage(self.index, self.image, self.name, self.line, instructions)
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(NamedTuple):
     name: str
     default: str | None
     line: int
 
 
-@dataclass(frozen=True)
-class ParsedDockerfile:
-    global_args: tuple[Arg, ...] = ()  # ARG lines before the first FROM
-    stages: tuple[Stage, ...] = ()
-    problems: tuple[tuple[int, str], ...] = ()  # (line, message): what Docker would reject
-    from_values: tuple[tuple[int, str], ...] = field(default=())  # (line, raw FROM value)
+class ParsedDockerfile(Frozen):
+    """A Dockerfile as its stages, global ARGs and what Docker would reject in it."""
+
+    __slots__ = ("_memo", "from_values", "global_args", "problems", "stages")
+    _uncompared = _unshown = ("_memo",)
+    global_args: tuple[Arg, ...]  # ARG lines before the first FROM
+    stages: tuple[Stage, ...]
+    problems: tuple[tuple[int, str], ...]  # (line, message): what Docker would reject
+    from_values: tuple[tuple[int, str], ...]  # (line, raw FROM value)
     # NOTE: lookups rules make once per stage or per COPY, kept so that a Dockerfile of 10,000
     # stages or ARGs costs linear time, not quadratic.
-    _memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[object, object]
+
+    def __init__(
+        self,
+        global_args: tuple[Arg, ...] = (),
+        stages: tuple[Stage, ...] = (),
+        problems: tuple[tuple[int, str], ...] = (),
+        from_values: tuple[tuple[int, str], ...] = (),
+    ) -> None:
+        super().__init__(
+            global_args=global_args,
+            stages=stages,
+            problems=problems,
+            from_values=from_values,
+            _memo={},
+        )
 
     def global_defaults(self, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
         return dict(self._defaults(overrides))
@@ -364,7 +396,7 @@ def parse(text: str) -> ParsedDockerfile:
 
     def close() -> None:
         if current is not None:
-            stages.append(replace(current, instructions=tuple(body)))
+            stages.append(current.with_instructions(tuple(body)))
 
     for item in structure_:
         keyword = str(item["instruction"]).upper()

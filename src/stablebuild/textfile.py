@@ -15,9 +15,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import NamedTuple
 
 MAX_BYTES = 5 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -43,8 +43,7 @@ class Why(str, Enum):
     UNREADABLE = "unreadable"  # permissions, I/O errors, a bad path
 
 
-@dataclass(frozen=True)
-class Unreadable:
+class Unreadable(NamedTuple):
     """A file that was not read, and why: `reason` is one line; for a path that leads outside
     the audited folder, it names where the path leads."""
 

@@ -10,10 +10,10 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
-from stablebuild import textfile
+from stablebuild import preload, textfile
 from stablebuild.answer import current_code
 from stablebuild.buildargs import masked
 from stablebuild.cache import (
@@ -34,7 +34,6 @@ from stablebuild.errors import EngineError, EngineUnavailable
 from stablebuild.events import Event, Observer, ignore
 from stablebuild.facts import FactGatherer, Judging, warm
 from stablebuild.manifest.model import ImageSpec, Manifest
-from stablebuild.probe import PROBE_VERSION
 from stablebuild.report.codec import check_from_data, check_to_data
 from stablebuild.report.model import BuildOutcome, BuildStatus, ImageReport, Report
 from stablebuild.runid import new_run_id, now
@@ -42,8 +41,7 @@ from stablebuild.schedule import Scheduler, build_chains, capable, place
 from stablebuild.stackinputs import StackInputs, stack_inputs
 
 
-@dataclass(frozen=True)
-class ValidateOptions:
+class ValidateOptions(NamedTuple):
     jobs: int = 2
     images: tuple[str, ...] = ()  # only these (all when empty)
     require_gpu: bool = False
@@ -51,13 +49,13 @@ class ValidateOptions:
     nocache: bool = False
     build_timeout: float = 1800.0
     probe_timeout: float = 300.0
-    extra_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg
+    extra_args: Mapping[str, str] = {}  # --build-arg
     ca_bundle: Path | None = None  # overrides the manifest's ca_bundle
     use_cache: bool = True  # reuse known builds and judged results
     cache_dir: Path | None = None  # default: the user's cache dir
     changed_only: bool = False  # only images whose inputs changed since their last pass
     stack: bool = True  # the manifest's stack phase, after the images pass (--no-stack: False)
-    expected_seconds: Mapping[str, float] = field(default_factory=dict)  # from history, by image
+    expected_seconds: Mapping[str, float] = {}  # from history, by image
 
 
 def manifest_pins(manifest: Manifest) -> dict[str, str]:
@@ -379,18 +377,24 @@ class Validation:
             },
             secret_args=spec.secret_args,
         )
-        outcome = engine.build(request, self.observer, self.ca_bundle)
+        outcome = engine.build(request, self._building, self.ca_bundle)
         built = outcome.status is BuildStatus.BUILT and outcome.image_id is not None
         key = self._build_key(inputs, engine)
         if self.cache and key and should_record_build(self.cache, key, built):
             self.cache.put_build(key, {"image_id": outcome.image_id, "seconds": outcome.seconds})
         return outcome
 
+    def _building(self, event: Event) -> None:
+        if event.kind == "build-step":  # NOTE: the engine has the context: the build runs
+            preload.engine_busy()
+        self.observer(event)
+
     def _results_key(self, spec: ImageSpec, image_id: str, facts: EngineFacts) -> str:
+        from stablebuild.probe import PROBE_VERSION  # NOTE: loaded during the build (`warm`)
+
         # NOTE: where the checkout lies does not change a judgment: paths count relative.
         root = self.manifest.root
-        where = replace(
-            spec,
+        where = spec._replace(
             dockerfile=Path(os.path.relpath(spec.dockerfile, root)),
             context=Path(os.path.relpath(spec.context, root)),
             args=masked(spec.args, spec.secret_args),  # the image id already holds their effect

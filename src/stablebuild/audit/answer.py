@@ -22,9 +22,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stablebuild import answer as memos
 from stablebuild.audit.format.interface import AuditFormat
@@ -59,16 +58,15 @@ invocation: list[str] | None = None
 # --- remembering an answer --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Prepared:
+class Prepared(NamedTuple):
     """The tree and the files around it as they were before the audit read them, or why its
     answer will not be remembered."""
 
     root: str = ""
     skip: tuple[str, ...] = ()
     tree: dict[str, list[int]] | None = None
-    files: Mapping[str, list[int] | None] = field(default_factory=dict)
-    resolved: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, list[int] | None] = {}
+    resolved: Mapping[str, str] = {}
     why_not: str | None = None
 
 
@@ -121,7 +119,7 @@ def settle(
     if baseline is None:
         return prepared
     path = os.path.abspath(baseline)
-    return replace(prepared, files={**prepared.files, path: memos.signature(path)})
+    return prepared._replace(files={**prepared.files, path: memos.signature(path)})
 
 
 def _not_rememberable(
@@ -269,8 +267,7 @@ def _inside(path: str, folder: str) -> bool:
 # --- answering from a memo --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Replay:
+class Replay(NamedTuple):
     """A memo's parameters, checked: what the command's ending needs."""
 
     fmt: AuditFormat

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from stablebuild import atomic, textfile
 from stablebuild.audit.finding import Finding, State
@@ -28,8 +27,7 @@ NOTE = (
 )
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One known finding. Only `fingerprint` is matched; the rest is for people and diffs."""
 
     fingerprint: str
@@ -38,8 +36,7 @@ class Entry:
     message: str
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(NamedTuple):
     path: Path
     entries: tuple[Entry, ...]
 
@@ -146,7 +143,7 @@ def apply(
     seen = set(ids)
     justification = f"recorded in the baseline {baseline.name}"
     out = [
-        replace(f, state=State.BASELINE, justification=justification)
+        f._replace(state=State.BASELINE, justification=justification)
         if f.active and fp in known
         else f
         for f, fp in zip(findings, ids, strict=True)

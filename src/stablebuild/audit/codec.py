@@ -81,7 +81,7 @@ def from_data(data: dict[str, Any], seconds: float) -> AuditResult:
         fixed=tuple(Entry(*(_text(v) for v in entry)) for entry in data["fixed"]),
     )
     # NOTE: as the runner does: the places were found once, when the answer was given
-    result.__dict__["_placed"] = (Path(_text(data["tree"])), places)
+    result.placed_at(Path(_text(data["tree"])), places)
     return result
 
 

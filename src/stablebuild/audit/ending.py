@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stablebuild.audit.format.interface import AuditFormat
 from stablebuild.console import output_exit_code, write_outputs
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
     from stablebuild.outputs import OutputTarget
 
 
-@dataclass(frozen=True)
-class HistorySettings:
+class HistorySettings(NamedTuple):
     """Where an audit is recorded, as it was told: `--history`, else the environment, the
     manifest's `history:`, the default beside the manifest (or the audited folder)."""
 
@@ -52,7 +50,7 @@ class HistorySettings:
         )
 
     def to_data(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return dict(self._asdict())
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> HistorySettings:
@@ -63,7 +61,7 @@ class HistorySettings:
             isinstance(t, str) for t in fixed
         ):
             raise ValueError("a history setting that is not text")
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: data[k] for k in cls._fields})
 
 
 def open_history(settings: HistorySettings) -> HistorySession | None:

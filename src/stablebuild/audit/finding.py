@@ -6,8 +6,8 @@ A finding is `active` when it counts toward the gate; an inline suppression make
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class Severity(str, Enum):
@@ -26,8 +26,7 @@ class State(str, Enum):
     BASELINE = "baseline"  # recorded in the --baseline file: known, only new ones fail
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem found on disk. `file` is relative to the audited root, POSIX style."""
 
     rule: str  # stable id, e.g. "SB101"; documented in docs/rules.md

@@ -21,7 +21,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 from stablebuild.audit import dockerfile
@@ -189,7 +188,7 @@ def to_finding(file: str, item: dict[str, object]) -> Finding | None:
 def _capped(finding: Finding, cap: Severity) -> Finding:
     """The finding at no more than `cap` (the manifest's `audit.hadolint_severity`)."""
     if finding.rule.startswith(f"{SB700.id}:") and finding.severity.rank > cap.rank:
-        return replace(finding, severity=cap)
+        return finding._replace(severity=cap)
     return finding
 
 

@@ -7,27 +7,71 @@ remembered one included (`stablebuild.audit.answer`), loads none of the rules.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 from stablebuild.audit.baseline import Entry
 from stablebuild.audit.finding import Finding, Severity, State
 from stablebuild.audit.fingerprint import fingerprints, places
 from stablebuild.report.format.source import Place
+from stablebuild.values import Frozen
 
 
-@dataclass(frozen=True)
-class AuditResult:
+class AuditResult(Frozen):
+    """NOTE: not a NamedTuple: it keeps the places and fingerprints it finds (once each)."""
+
+    __slots__ = (
+        "_found",
+        "baseline",
+        "errors",
+        "files_scanned",
+        "findings",
+        "fixed",
+        "ids",
+        "root",
+        "seconds",
+        "timings",
+    )
+    _uncompared = _unshown = ("_found",)
     root: Path
     findings: tuple[Finding, ...]  # sorted by file, line, rule; every state
     files_scanned: int  # files discovered and considered by the rules
     seconds: float
-    errors: Mapping[str, str] = field(default_factory=dict)  # family -> what went wrong inside it
-    timings: Mapping[str, float] = field(default_factory=dict)  # family -> seconds
-    ids: tuple[str, ...] = ()  # each finding's fingerprint; empty: computed when asked
-    baseline: Path | None = None  # the baseline file in use
-    fixed: tuple[Entry, ...] = ()  # its entries no finding matches any more
+    errors: Mapping[str, str]  # family -> what went wrong inside it
+    timings: Mapping[str, float]  # family -> seconds
+    ids: tuple[str, ...]  # each finding's fingerprint; empty: computed when asked
+    baseline: Path | None  # the baseline file in use
+    fixed: tuple[Entry, ...]  # its entries no finding matches any more
+    _found: dict[str, object]  # what was computed once: the places, the fingerprints
+
+    def __init__(
+        self,
+        root: Path,
+        findings: tuple[Finding, ...],
+        files_scanned: int,
+        seconds: float,
+        errors: Mapping[str, str] | None = None,
+        timings: Mapping[str, float] | None = None,
+        ids: tuple[str, ...] = (),
+        baseline: Path | None = None,
+        fixed: tuple[Entry, ...] = (),
+    ) -> None:
+        super().__init__(
+            root=root,
+            findings=findings,
+            files_scanned=files_scanned,
+            seconds=seconds,
+            errors=errors if errors is not None else {},
+            timings=timings if timings is not None else {},
+            ids=ids,
+            baseline=baseline,
+            fixed=fixed,
+            _found={},
+        )
+
+    def placed_at(self, tree: Path, found: list[Place | None]) -> None:
+        """The places, as they were found when the answer was given (a remembered one)."""
+        self._found["places"] = (tree, found)
 
     @property
     def active(self) -> tuple[Finding, ...]:
@@ -51,21 +95,17 @@ class AuditResult:
 
     def places(self) -> tuple[Path, list[Place | None]]:
         """The git work tree root and each finding's place in it (read once)."""
-        return self._placed
+        if "places" not in self._found:
+            self._found["places"] = places(self.root, self.findings)
+        return cast("tuple[Path, list[Place | None]]", self._found["places"])
 
     def fingerprints(self) -> tuple[str, ...]:
         """Each finding's stable id, in order (`stablebuild.audit.fingerprint`)."""
         if len(self.ids) == len(self.findings):
             return self.ids
-        return self._fingerprints
-
-    @cached_property
-    def _placed(self) -> tuple[Path, list[Place | None]]:
-        return places(self.root, self.findings)
-
-    @cached_property
-    def _fingerprints(self) -> tuple[str, ...]:
-        return tuple(fingerprints(self.findings, self._placed[1]))
+        if "fingerprints" not in self._found:
+            self._found["fingerprints"] = tuple(fingerprints(self.findings, self.places()[1]))
+        return cast("tuple[str, ...]", self._found["fingerprints"])
 
 
 __all__ = ["AuditResult"]

@@ -181,7 +181,7 @@ def run_audit(root: Path, options: AuditOptions, manifest: Manifest | None) -> A
         baseline=known.path if known is not None else None,
         fixed=fixed,
     )
-    result.__dict__["_placed"] = where  # NOTE: the lines were read once; the formats reuse them
+    result.placed_at(*where)  # NOTE: the lines were read once; the formats reuse them
     return result
 
 
@@ -221,7 +221,7 @@ def _configured(findings: Sequence[Finding], rules: Sequence[tuple[str, str]]) -
         if level == "off":
             continue
         if level is not None:
-            finding = replace(finding, severity=Severity(level))
+            finding = finding._replace(severity=Severity(level))
         out.append(finding)
     return sorted(out, key=lambda f: (f.file, f.line or 0, f.rule, f.message))
 
@@ -242,7 +242,7 @@ def _masked(findings: Sequence[Finding], redact: Redactor) -> list[Finding]:
     for f in findings:
         message, hint, why = clean(f.message), clean(f.hint), clean(f.justification)
         if (message, hint, why) != (f.message, f.hint, f.justification):
-            f = replace(f, message=message, hint=hint, justification=why)
+            f = f._replace(message=message, hint=hint, justification=why)
         out.append(f)
     return out
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from stablebuild.audit.finding import Finding, Severity, State
@@ -209,7 +209,7 @@ def apply(
             out.append(finding)
             continue
         used.update(hits)
-        out.append(replace(finding, state=State.SUPPRESSED, justification=hits[0].reason))
+        out.append(finding._replace(state=State.SUPPRESSED, justification=hits[0].reason))
     stale = [
         SB011.finding(
             s.file,

@@ -7,34 +7,31 @@ filled by the engine layer and never talk to Docker themselves.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
 
 
-@dataclass(frozen=True)
-class ImageMeta:
+class ImageMeta(NamedTuple):
     """From `docker image inspect` (and history)."""
 
     image_id: str
     size_bytes: int
     user: str  # Config.User; "" means root
     healthcheck: tuple[str, ...] | None  # Config.Healthcheck.Test, None when absent
-    env: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = {}
+    labels: Mapping[str, str] = {}
     layers: int = 0
     build_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class EngineFacts:
+class EngineFacts(NamedTuple):
     """What the engine offers the checks: is a GPU encode possible at all?"""
 
     nvidia_runtime: bool = False
     gpu_requested: bool = False  # the probe container was started with the GPU requested
 
 
-@dataclass(frozen=True)
-class RunOutcome:
+class RunOutcome(NamedTuple):
     """A trial start of the image (`run:` in the manifest)."""
 
     started: bool
@@ -45,7 +42,7 @@ class RunOutcome:
     endpoint_error: str | None
     exit_code: int | None  # when the container stopped by itself
     logs: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = {}
 
 
 # Where following the interpreter's links stopped: what is there (file, directory, other),
@@ -54,8 +51,7 @@ class RunOutcome:
 PathEnd = Literal["file", "directory", "other", "missing", "loop", "too-long", "unknown"]
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """One hop of a symlink chain: the link, its target as stored, that target made absolute."""
 
     path: str
@@ -63,8 +59,7 @@ class Link:
     points_at: str
 
 
-@dataclass(frozen=True)
-class InterpreterFacts:
+class InterpreterFacts(NamedTuple):
     """The configured interpreter, read from the image's files without running anything in it.
 
     Gathered when the probe could not start (the container could not exec the interpreter).
@@ -93,7 +88,7 @@ class InterpreterFacts:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON object for the report's facts (docs/facts.md)."""
-        data = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        data = {k: list(v) if isinstance(v, tuple) else v for k, v in self._asdict().items()}
         data["links"] = [f"{link.path} -> {link.target}" for link in self.links]
         data["dangling"] = self.dangling
         data["mode"] = None if self.mode is None else f"{self.mode:04o}"

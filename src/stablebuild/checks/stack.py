@@ -8,9 +8,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -101,8 +100,7 @@ def parse_json(text: str) -> tuple[Any, str | None]:
         return None, f"the answer is not JSON ({exc})"
 
 
-@dataclass(frozen=True)
-class Health:
+class Health(NamedTuple):
     """A waited service's containers, reduced to what the wait judges."""
 
     service: str

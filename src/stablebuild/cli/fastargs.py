@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from stablebuild.cli import valuecheck
 from stablebuild.cli.validating import ValidateArgs
@@ -25,8 +24,7 @@ from stablebuild.errors import UsageError
 from stablebuild.report.format.interface import ReportFormat
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """One option of the command, as the Typer command declares it."""
 
     name: str  # the function's parameter

@@ -8,7 +8,6 @@ import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -154,10 +153,10 @@ def _read(
         store = open_store(where, create=False)
         runs = store.runs(query)
         if details and runs:
-            newest = store.runs(replace(query, last=min(details, len(runs)), details=True))
+            newest = store.runs(query._replace(last=min(details, len(runs)), details=True))
             detailed = {run.id: run for run in newest}
             runs = [detailed.get(run.id, run) for run in runs]
-        audits = store.runs(replace(query, kind=RunKind.AUDIT))
+        audits = store.runs(query._replace(kind=RunKind.AUDIT))
         releases = _releases(store, stack)
     except HistoryError as exc:
         _fail(exc)

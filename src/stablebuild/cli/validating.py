@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar, cast
 
 from stablebuild.buildargs import arg_problem
 from stablebuild.console import EXIT_ENGINE, EXIT_INTERRUPTED, Verbosity, detail, err, verbosity
@@ -29,8 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class ValidateArgs:
+class ValidateArgs(NamedTuple):
     """The values of `stablebuild validate`'s options (see `cli/validate.py` for each one)."""
 
     directory: Path = Path(".")
@@ -166,7 +164,7 @@ def run_validate(args: ValidateArgs) -> int:
         from stablebuild.history.costs import expected_seconds
 
         costs = expected_seconds(recorder.location, stack.name, stack.profile)
-        options = replace(options, expected_seconds=costs)
+        options = options._replace(expected_seconds=costs)
     holder: list[Validation] = []
     observer, bars = observer_for_run()
     events = verdict.EventLog(observer)

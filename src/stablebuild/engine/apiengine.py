@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stablebuild.engine import archive, cleanup, containers, inputs, trust
 from stablebuild.engine import build as building
+from stablebuild.engine import inputs
 from stablebuild.engine.api import ApiError, EngineLost, NotFound, TimedOut
 from stablebuild.engine.client import LABEL_RUN, STILL_RUNNING_HINT, Engine
 from stablebuild.engine.interface import Capabilities, EngineInterface
@@ -134,6 +133,8 @@ class ApiEngine(EngineInterface):
             if ca_bundle is None:
                 return building.build(self.engine, request, observer)
             try:
+                from stablebuild.engine import trust  # NOTE: only a build with a CA bundle
+
                 plan = trust.plan_trust(
                     self.engine,
                     request.dockerfile,
@@ -146,7 +147,7 @@ class ApiEngine(EngineInterface):
                 return BuildOutcome(BuildStatus.FAILED, error=exc.message, log=[exc.message])
             try:
                 if plan.dockerfile is not None:
-                    request = replace(request, dockerfile=plan.dockerfile)
+                    request = request._replace(dockerfile=plan.dockerfile)
                 outcome = building.build(self.engine, request, observer)
                 outcome.log.insert(0, plan.note)
                 return outcome
@@ -158,12 +159,16 @@ class ApiEngine(EngineInterface):
 
     def inspect(self, image_id: str, build_seconds: float | None = None) -> ImageMeta:
         with self._translated():
+            from stablebuild.engine import containers  # NOTE: loaded during the build (`warm`)
+
             return containers.image_meta(self.engine, image_id, build_seconds)
 
     def run_probe(
         self, image_id: str, argv: Sequence[str], *, run_id: str, timeout: float, gpu: bool
     ) -> ContainerResult:
         with self._translated():
+            from stablebuild.engine import containers  # NOTE: loaded during the build (`warm`)
+
             return containers.run_locked(
                 self.engine, image_id, argv, run_id=run_id, timeout=timeout, gpu=gpu
             )
@@ -172,6 +177,8 @@ class ApiEngine(EngineInterface):
         self, image_id: str, interpreter: str, *, run_id: str, search_path: str | None
     ) -> InterpreterFacts:
         with self._translated():
+            from stablebuild.engine import archive  # NOTE: only when the probe cannot start
+
             return archive.interpreter_facts(
                 self.engine, image_id, interpreter, run_id=run_id, search_path=search_path
             )
@@ -188,6 +195,8 @@ class ApiEngine(EngineInterface):
         command: Sequence[str] = (),
     ) -> RunOutcome:
         with self._translated():
+            from stablebuild.engine import containers  # NOTE: loaded during the build (`warm`)
+
             return containers.trial_run(
                 self.engine,
                 image_id,
@@ -205,6 +214,8 @@ class ApiEngine(EngineInterface):
 
     def remove_tag(self, tag: str) -> bool:
         with self._translated():
+            from stablebuild.engine import cleanup
+
             return cleanup.remove_tag(self.engine, tag)
 
     # NOTE: pushing (registry credentials), save and load go through docker-py.
@@ -230,6 +241,8 @@ class ApiEngine(EngineInterface):
 
     def remove_containers(self, run_id: str | None = None) -> int:
         with self._translated():
+            from stablebuild.engine import cleanup
+
             return cleanup.remove_containers(self.engine, run_id)
 
     def events(self, run_id: str, since: float, until: float) -> list[dict[str, Any]]:

@@ -12,8 +12,7 @@ import io
 import posixpath
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from stablebuild.checks.inputs import InterpreterFacts, Link, PathEnd
 from stablebuild.engine.api import ApiError, NotFound
@@ -30,8 +29,7 @@ EntryKind = Literal["file", "directory", "symlink", "other"]
 ENDS: dict[EntryKind, PathEnd] = {"file": "file", "directory": "directory", "other": "other"}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One path of the image as its archive entry shows it."""
 
     path: str

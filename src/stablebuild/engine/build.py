@@ -10,9 +10,8 @@ import json
 import re
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from stablebuild.buildargs import Redactor, arg_problem, redactor_for
 from stablebuild.engine import context as contexts
@@ -26,8 +25,7 @@ from stablebuild.report.model import BuildOutcome, BuildStatus
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 
 
-@dataclass(frozen=True)
-class BuildRequest:
+class BuildRequest(NamedTuple):
     """Everything the engine needs to build one image of the stack."""
 
     image: str  # the manifest's name for it
@@ -35,11 +33,11 @@ class BuildRequest:
     dockerfile: Path
     tag: str | None  # None: leave the image untagged (referred to by id)
     label: str  # value of org.stablebuild.run on the image
-    args: Mapping[str, str] = field(default_factory=dict)
+    args: Mapping[str, str] = {}
     target: str | None = None
     timeout: float = 1800.0
     nocache: bool = False
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = {}
     secret_args: Collection[str] = ()  # names marked secret besides those that look so
 
     @property

@@ -5,14 +5,13 @@ a run killed before its teardown leaves them)."""
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stablebuild.engine.api import ApiError, NotFound
 from stablebuild.engine.client import LABEL_RUN, Engine
 
 
-@dataclass(frozen=True)
-class Cleaned:
+class Cleaned(NamedTuple):
     containers: int
     tags: int
     pruned_bytes: int = 0

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from stablebuild.engine.api import FAILURES, EngineAPI
 from stablebuild.engine.unixapi import EngineSocket, docker_config, socket_path
 from stablebuild.errors import EngineUnavailable
+from stablebuild.values import Fields
 
 LABEL_RUN = "org.stablebuild.run"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
@@ -26,15 +26,23 @@ PERMISSION_HINT = "run as root, or add your user to the 'docker' group and log i
 STILL_RUNNING_HINT = "check that dockerd is still running (`docker info`), then run again"
 
 
-@dataclass
-class Engine:
+class Engine(Fields):
     """A connected engine: its API, what `docker info` said, and (made when first needed)
     docker-py's client for what `EngineAPI` does not speak (push, save, load, import)."""
 
-    api: Any  # EngineAPI; a test may pass a fake of the few calls it needs
-    info: dict[str, Any]
-    docker_factory: Callable[[], Any] | None = None
-    _docker: Any = field(default=None, repr=False)
+    __slots__ = ("_docker", "api", "docker_factory", "info")
+    _unshown = ("_docker",)
+
+    def __init__(
+        self,
+        api: Any,  # EngineAPI; a test may pass a fake of the few calls it needs
+        info: dict[str, Any],
+        docker_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.api = api
+        self.info = info
+        self.docker_factory = docker_factory
+        self._docker: Any = None
 
     @property
     def api_version(self) -> str:

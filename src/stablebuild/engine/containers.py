@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from stablebuild.checks.inputs import ImageMeta, RunOutcome
 from stablebuild.engine.api import ApiError, TimedOut
@@ -34,8 +33,7 @@ def probe_nano_cpus(engine: Engine) -> int:
     return int(min(PROBE_CPUS, max(available, 0.01)) * 1_000_000_000)
 
 
-@dataclass(frozen=True)
-class ContainerResult:
+class ContainerResult(NamedTuple):
     """What one container run left: its exit code and output, or why it could not start."""
 
     exit_code: int | None

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stablebuild.errors import EngineError
 from stablebuild.events import Observer, ignore
@@ -25,8 +24,7 @@ if TYPE_CHECKING:
     from stablebuild.report.model import BuildOutcome, Report
 
 
-@dataclass(frozen=True)
-class Capabilities:
+class Capabilities(NamedTuple):
     """What an engine is and can do, as `docker info` said when it was reached."""
 
     name: str  # the context name, or the endpoint when none was named

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stablebuild.buildargs import NO_SECRETS, Redactor, arg_problem
@@ -21,6 +20,7 @@ from stablebuild.engine.client import LABEL_RUN, Engine, client_settings
 from stablebuild.engine.context import archive
 from stablebuild.errors import EngineError
 from stablebuild.stages import ParsedDockerfile, Stage, parse, substitute, variables
+from stablebuild.values import Fields
 
 BUILD_CA_PATH = "/usr/local/share/stablebuild/build-ca.crt"
 CA_ENV = (
@@ -68,14 +68,22 @@ def reference_problem(image: str) -> str | None:
     return None
 
 
-@dataclass
-class TrustPlan:
+class TrustPlan(Fields):
     """What was rewritten: the Dockerfile to build, the trust images made, and a note."""
 
-    dockerfile: Path | None  # None: nothing to rewrite (the original is built)
-    images: list[str] = field(default_factory=list)  # ids of the (untagged) trust images
-    note: str = ""
-    workdir: tempfile.TemporaryDirectory[str] | None = None
+    __slots__ = ("dockerfile", "images", "note", "workdir")
+
+    def __init__(
+        self,
+        dockerfile: Path | None,  # None: nothing to rewrite (the original is built)
+        images: list[str] | None = None,  # ids of the (untagged) trust images
+        note: str = "",
+        workdir: tempfile.TemporaryDirectory[str] | None = None,
+    ) -> None:
+        self.dockerfile = dockerfile
+        self.images = images if images is not None else []
+        self.note = note
+        self.workdir = workdir
 
     def close(self) -> None:
         if self.workdir is not None:

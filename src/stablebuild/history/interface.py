@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from types import TracebackType
+from typing import NamedTuple
 
 from stablebuild.errors import StablebuildError
+from stablebuild.values import Frozen
 
 
 class HistoryError(StablebuildError):
@@ -30,8 +31,7 @@ class RunKind(str, Enum):
     AUDIT = "audit"
 
 
-@dataclass(frozen=True)
-class GitInfo:
+class GitInfo(NamedTuple):
     """Where the run's sources stood; every field is None outside a git checkout."""
 
     commit: str | None = None
@@ -39,8 +39,7 @@ class GitInfo:
     dirty: bool | None = None
 
 
-@dataclass(frozen=True)
-class FailedCheck:
+class FailedCheck(NamedTuple):
     """A check that failed or errored: its stable id, status and (shortened, masked) message."""
 
     id: str
@@ -48,8 +47,7 @@ class FailedCheck:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class ImageRecord:
+class ImageRecord(NamedTuple):
     """One image in one validate run, reduced to what trends and regressions are made of."""
 
     name: str
@@ -77,8 +75,7 @@ class ImageRecord:
         return self.build_status in ("built", "cached")
 
 
-@dataclass(frozen=True)
-class EngineRecord:
+class EngineRecord(NamedTuple):
     """One engine of a run that used several: what it was, as `docker info` said."""
 
     name: str
@@ -95,17 +92,20 @@ class EngineRecord:
         return "nvidia" in self.runtimes
 
 
-@dataclass(frozen=True)
-class FindingCount:
+class FindingCount(Frozen):
     """How many findings one audit rule reported at one severity."""
 
+    # NOTE: not a NamedTuple: a field named `count` would hide tuple.count.
+    __slots__ = ("count", "rule", "severity")
     rule: str
     severity: str
     count: int
 
+    def __init__(self, rule: str, severity: str, count: int) -> None:
+        super().__init__(rule=rule, severity=severity, count=count)
 
-@dataclass(frozen=True)
-class RunRecord:
+
+class RunRecord(NamedTuple):
     """One recorded run: a validate (with images) or an audit (with finding counts)."""
 
     id: str
@@ -127,8 +127,7 @@ class RunRecord:
         return next((image for image in self.images if image.name == name), None)
 
 
-@dataclass(frozen=True)
-class RunQuery:
+class RunQuery(NamedTuple):
     """Which runs to read: one stack and kind, the newest `last` of those that match."""
 
     stack: str
@@ -143,8 +142,7 @@ class RunQuery:
     details: bool = True
 
 
-@dataclass(frozen=True)
-class ImageColumns:
+class ImageColumns(NamedTuple):
     """One image across a window of runs, as columns: entry i is run i (oldest first), None
     where the run did not have the image. What KPIs over thousands of runs are made of."""
 
@@ -158,8 +156,7 @@ class ImageColumns:
     failing: tuple[tuple[str, int], ...] = ()  # check id, runs it failed in (built runs)
 
 
-@dataclass(frozen=True)
-class RunWindow:
+class RunWindow(NamedTuple):
     """The validate runs a query selects, reduced to columns per image."""
 
     runs: int = 0
@@ -168,15 +165,14 @@ class RunWindow:
     images: tuple[ImageColumns, ...] = ()
 
 
-@dataclass(frozen=True)
-class AuditTotals:
+class AuditTotals(NamedTuple):
     """The audits a query selects, summed: how many, the newest one's findings by severity,
     and every rule's findings over all of them."""
 
     runs: int = 0
     latest_at: str | None = None
-    latest: dict[str, int] = field(default_factory=dict)  # severity -> findings
-    rules: dict[str, int] = field(default_factory=dict)  # rule -> findings
+    latest: Mapping[str, int] = {}  # severity -> findings
+    rules: Mapping[str, int] = {}  # rule -> findings
 
 
 def image_columns(name: str, records: Sequence[ImageRecord | None]) -> ImageColumns:
@@ -249,11 +245,11 @@ class HistoryStore(ABC):
 
         Reads every run whole by default; the SQL stores answer it with a few narrow queries.
         """
-        return window_of(self.runs(replace(query, kind=RunKind.VALIDATE, details=False)))
+        return window_of(self.runs(query._replace(kind=RunKind.VALIDATE, details=False)))
 
     def audit_totals(self, query: RunQuery) -> AuditTotals:
         """The audits `query` selects, summed."""
-        return audit_totals_of(self.runs(replace(query, kind=RunKind.AUDIT, details=False)))
+        return audit_totals_of(self.runs(query._replace(kind=RunKind.AUDIT, details=False)))
 
     @abstractmethod
     def schema_version(self) -> int:

@@ -9,11 +9,10 @@ stablebuild: it is read and written by none older.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(NamedTuple):
     version: int
     summary: str
     sqlite: tuple[str, ...]

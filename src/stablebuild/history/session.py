@@ -5,12 +5,11 @@ is told (a warning) and the exit code stays the checks' own, unless the store is
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stablebuild import preload
 from stablebuild.errors import UsageError
 from stablebuild.history.location import OFF, Location
 
@@ -44,19 +43,13 @@ def run_redactor(manifest: Manifest | None, extra_args: Mapping[str, str] = {}) 
     return Redactor(frozenset(values))
 
 
-def _prepare(location: Location) -> None:
-    """Import now what recording will need (the store's modules, psycopg2 too), so that the
-    validate does not wait for them once its images are built."""
-    import importlib
-
+def _modules(location: Location) -> list[str]:
+    """What recording will need (the store's modules, psycopg2 too): imported while the images
+    build, so that the validate does not wait for them once they are built."""
     modules = ["stablebuild.history.record", "stablebuild.history.store"]
     if location.kind == "postgresql":
-        modules += ["stablebuild.history.postgres", "psycopg2"]
-    else:
-        modules.append("stablebuild.history.sqlite")
-    for name in modules:
-        with contextlib.suppress(ImportError):  # said when the store is opened
-            importlib.import_module(name)
+        return [*modules, "stablebuild.history.postgres", "psycopg2"]
+    return [*modules, "stablebuild.history.sqlite"]
 
 
 def _store_not_waiting(path: Path) -> Callable[[Location], HistoryStore]:
@@ -112,7 +105,7 @@ class HistorySession:
             from stablebuild.history import gitinfo
 
             self._git_asked = gitinfo.ask_git(root)
-            threading.Thread(target=_prepare, args=(location,), daemon=True).start()
+            preload.when_engine_busy(_modules(location), "stablebuild-history-modules")
 
     @property
     def off(self) -> bool:

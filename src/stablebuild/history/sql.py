@@ -10,7 +10,6 @@ import json
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timezone
 from operator import itemgetter
 from typing import Any
@@ -441,7 +440,7 @@ class SqlStore(HistoryStore):
         one small row per image and run (its place in the window, its status and flags folded
         into one number by the database, its three measures); the failed checks counted per
         image by the database. No run id crosses into Python."""
-        query = replace(query, kind=RunKind.VALIDATE)
+        query = query._replace(kind=RunKind.VALIDATE)
         selection, params = self._selection(query, "id, started_at")
         numbered, _ = self._selection(
             query, f"id, ROW_NUMBER() OVER (ORDER BY {_NEWEST_FIRST}) AS newest"
@@ -505,7 +504,7 @@ class SqlStore(HistoryStore):
     def audit_totals(self, query: RunQuery) -> AuditTotals:
         """The audits' count, the newest one's findings by severity and each rule's total,
         summed by the database."""
-        query = replace(query, kind=RunKind.AUDIT)
+        query = query._replace(kind=RunKind.AUDIT)
         selection, params = self._selection(query)
         m = self.mark
         with self._read() as cursor:

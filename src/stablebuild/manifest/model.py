@@ -7,52 +7,45 @@ line-numbered problems and profiles live in `stablebuild.manifest.load`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class FfmpegSpec:
+class FfmpegSpec(NamedTuple):
     encoders: tuple[str, ...] = ()  # must be compiled in
     smoke: tuple[str, ...] = ()  # must really encode a short generated clip
 
 
-@dataclass(frozen=True)
-class GpuSpec:
+class GpuSpec(NamedTuple):
     nvenc: tuple[str, ...] = ()  # e.g. h264_nvenc, hevc_nvenc
 
 
-@dataclass(frozen=True)
-class PackagesSpec:
+class PackagesSpec(NamedTuple):
     forbid: tuple[str, ...] = ()  # Debian packages that must not be installed
     require: tuple[str, ...] = ()  # Debian packages that must be installed
 
 
-@dataclass(frozen=True)
-class Budgets:
+class Budgets(NamedTuple):
     size_mb: float | None = None
     build_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    env: Mapping[str, str] = field(default_factory=dict)
+class RunSpec(NamedTuple):
+    env: Mapping[str, str] = {}
     port: int | None = None
     health: str | None = None  # HTTP path answered with 2xx when healthy
     start_seconds: float = 60.0
     command: tuple[str, ...] = ()  # optional override of the image's CMD
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """`placement:` pins an image to one engine, or to engines carrying every label."""
 
     engine: str | None = None
     labels: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class EngineSpec:
+class EngineSpec(NamedTuple):
     """One entry of `engines:`: a Docker context name, or a name with an endpoint."""
 
     name: str
@@ -60,21 +53,20 @@ class EngineSpec:
     labels: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ImageSpec:
+class ImageSpec(NamedTuple):
     name: str
     dockerfile: Path
     context: Path
     target: str | None = None
-    args: Mapping[str, str] = field(default_factory=dict)
+    args: Mapping[str, str] = {}
     interpreter: str = "python3"  # an absolute path, or a name looked up on PATH
     imports: tuple[str, ...] = ()
     ffmpeg: FfmpegSpec | None = None
     gpu: GpuSpec | None = None
     user: str | None = None  # uid or name the image must run as; None: any non-root user
-    packages: PackagesSpec = field(default_factory=PackagesSpec)
+    packages: PackagesSpec = PackagesSpec()
     healthcheck: bool = False
-    budgets: Budgets = field(default_factory=Budgets)
+    budgets: Budgets = Budgets()
     run: RunSpec | None = None
     files: tuple[str, ...] = ()  # absolute paths that must exist in the image
     # Build args whose values are masked (`***`), besides those whose names look secret.
@@ -83,8 +75,7 @@ class ImageSpec:
     placement: Placement | None = None
 
 
-@dataclass(frozen=True)
-class AuditSpec:
+class AuditSpec(NamedTuple):
     """The `audit:` section: how `stablebuild audit` treats this stack."""
 
     exclude: tuple[str, ...] = ()  # glob patterns, relative to the root, never audited
@@ -101,19 +92,17 @@ class AuditSpec:
     extra_index_urls: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class PollSpec:
+class PollSpec(NamedTuple):
     """`then_poll:` of an http smoke step: GET `path` until the JSON answer matches `until`."""
 
     path: str  # `{field}` is replaced by that field of the first answer's JSON, e.g. {id}
     until: Mapping[str, str]  # JSON field (dotted for nested) -> the value as written in YAML
-    fail_when: Mapping[str, str] = field(default_factory=dict)  # stop early: a terminal failure
+    fail_when: Mapping[str, str] = {}  # stop early: a terminal failure
     timeout_seconds: float = 60.0
     interval_seconds: float = 1.0
 
 
-@dataclass(frozen=True)
-class HttpStep:
+class HttpStep(NamedTuple):
     """One HTTP request to a service of the stack, on the port compose published for it."""
 
     service: str
@@ -122,14 +111,13 @@ class HttpStep:
     port: int | None = None  # the container port; None: the service's only one
     json_file: str | None = None  # as written, relative to the manifest
     json_body: str | None = None  # that file's text, read (and parsed) at load
-    form: Mapping[str, str] = field(default_factory=dict)  # sent url-encoded
+    form: Mapping[str, str] = {}  # sent url-encoded
     expect_status: int = 200
     timeout_seconds: float = 30.0
     then_poll: PollSpec | None = None
 
 
-@dataclass(frozen=True)
-class ExecStep:
+class ExecStep(NamedTuple):
     """A command run in a service's running container; it passes when it exits 0."""
 
     service: str
@@ -140,8 +128,7 @@ class ExecStep:
 SmokeStep = HttpStep | ExecStep
 
 
-@dataclass(frozen=True)
-class StackSpec:
+class StackSpec(NamedTuple):
     """The `stack:` section: after the images pass, compose runs them together and smoke-tests."""
 
     compose: tuple[Path, ...]  # combined in this order, as `docker compose -f ... -f ...`
@@ -153,16 +140,14 @@ class StackSpec:
     smoke: tuple[SmokeStep, ...] = ()
 
 
-@dataclass(frozen=True)
-class ReleaseSpec:
+class ReleaseSpec(NamedTuple):
     """`release:` how promoted images are tagged (docs/releases.md)."""
 
     tag: str = "{stack}/{image}:{channel}"  # fields: {stack} {image} {channel}
     keep: int = 5  # numbered older sets kept behind `{channel}-previous`
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     path: Path  # the stablebuild.yml file
     root: Path  # its folder; relative paths resolve against it
     name: str
@@ -170,12 +155,12 @@ class Manifest:
     python_source: str  # where it came from: ".python-version" or "stablebuild.yml"
     python_match: str = "minor"  # "minor": 3.12 == 3.12.7; "patch": exact
     requirements: tuple[Path, ...] = ()
-    images: Mapping[str, ImageSpec] = field(default_factory=dict)
+    images: Mapping[str, ImageSpec] = {}
     ca_bundle: Path | None = None  # extra CA trusted during builds
-    audit: AuditSpec = field(default_factory=AuditSpec)
+    audit: AuditSpec = AuditSpec()
     profile: str | None = None
     version: int = 1
     stack: StackSpec | None = None  # the stack phase of validate, when the manifest has one
     history: str | None = None  # where runs are recorded: a URL, sqlite:PATH or off
     engines: tuple[EngineSpec, ...] = ()  # empty: the current Docker context only
-    release: ReleaseSpec = field(default_factory=ReleaseSpec)  # promote / rollback tags
+    release: ReleaseSpec = ReleaseSpec()  # promote / rollback tags

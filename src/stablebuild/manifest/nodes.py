@@ -10,8 +10,7 @@ the values it expands through aliases and how deep, and stops with one problem p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -30,8 +29,7 @@ MAX_DEPTH = yamlbounds.MAX_DEPTH
 Data: TypeAlias = "str | int | float | bool | dict[str, Node] | list[Node] | None"
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One value of the manifest and where it is written.
 
     `kind` is "map", "seq", "str", "int", "float", "bool" or "null". `text` is the scalar as
@@ -240,4 +238,4 @@ def deep_merge(under: Node, over: Node, *, identity: Node | None = None) -> Node
     entries = dict(under.entries)
     for key, value in over.entries.items():
         entries[key] = deep_merge(entries[key], value) if key in entries else value
-    return replace(identity or over, data=entries)
+    return (identity or over)._replace(data=entries)

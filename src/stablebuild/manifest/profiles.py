@@ -6,7 +6,8 @@ in a value that came from a profile points at the profile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from stablebuild.errors import Problem
 from stablebuild.manifest.nodes import Node, deep_merge
@@ -14,12 +15,11 @@ from stablebuild.manifest.schema import OVERRIDABLE
 from stablebuild.suggest import closest
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """The manifest after the profile: top-level values, and each image with all it inherits."""
 
     top: dict[str, Node]
-    images: dict[str, Node] = field(default_factory=dict)
+    images: Mapping[str, Node] = {}
     new_images: frozenset[str] = frozenset()  # images that only the profile defines
 
 
@@ -82,4 +82,4 @@ def _with_args(image: Node, args: Node | None) -> Node:
     entries = dict(image.entries)
     own = entries.get("args")
     entries["args"] = deep_merge(own, args, identity=own) if own is not None else args
-    return replace(image, data=entries)
+    return image._replace(data=entries)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import keyword
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from stablebuild import stages, textfile
 
@@ -77,8 +77,7 @@ def minor_of(text: str) -> str:
     return f"{release[0]}.{release[1]}"
 
 
-@dataclass(frozen=True)
-class PinFile:
+class PinFile(NamedTuple):
     """The version a `.python-version`-style file pins, or what is wrong with it."""
 
     version: str | None

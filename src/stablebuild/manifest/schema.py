@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from stablebuild import shellwords
@@ -113,9 +112,11 @@ class Flag(Kind[bool]):
         return node.data
 
 
-@dataclass(frozen=True)
 class Choice(Kind[str]):
-    options: tuple[str, ...]
+    __slots__ = ("options",)
+
+    def __init__(self, options: tuple[str, ...]) -> None:
+        self.options = options
 
     def convert(self, node: Node) -> str:
         value = Text().convert(node)
@@ -186,12 +187,14 @@ class TextMap(Kind[dict[str, str]]):
             Text().check(value, problems)
 
 
-@dataclass(frozen=True)
 class Section(Kind[dict[str, Node]]):
     """A mapping with known keys; an unknown key gets a did-you-mean."""
 
-    fields: Mapping[str, Kind[object]]
+    __slots__ = ("fields",)
     expected = "a mapping"
+
+    def __init__(self, fields: Mapping[str, Kind[object]]) -> None:
+        self.fields = fields
 
     def convert(self, node: Node) -> dict[str, Node]:
         if node.kind != "map":
@@ -210,12 +213,14 @@ class Section(Kind[dict[str, Node]]):
                 kind.check(value, problems)
 
 
-@dataclass(frozen=True)
 class NamedMap(Kind[dict[str, Node]]):
     """A mapping of user-chosen names (images, profiles), each value of one kind."""
 
-    item: Kind[object]
+    __slots__ = ("item",)
     expected = "a mapping of names"
+
+    def __init__(self, item: Kind[object]) -> None:
+        self.item = item
 
     def convert(self, node: Node) -> dict[str, Node]:
         if node.kind != "map":
@@ -230,12 +235,14 @@ class NamedMap(Kind[dict[str, Node]]):
             self.item.check(value, problems)
 
 
-@dataclass(frozen=True)
 class Items(Kind[list[Node]]):
     """A list whose every item is of one kind (the stack's smoke steps)."""
 
-    item: Kind[object]
+    __slots__ = ("item",)
     expected = "a list"
+
+    def __init__(self, item: Kind[object]) -> None:
+        self.item = item
 
     def convert(self, node: Node) -> list[Node]:
         if node.kind != "seq":

@@ -1,10 +1,7 @@
 """One Report model for every output format: what was built, what was checked, what was seen.
 
-NOTE: no dataclasses here: every remembered answer loads this model to render its report, and
-`dataclasses` (inspect, ast, dis, tokenize) with the methods it generates for each class cost
-25-45 ms of a ~0.13 s answer on the benchmark's machine. Values are NamedTuples; the parts a
-run fills in as it goes are plain classes (`_Fields` gives them a dataclass's `==` and repr).
-tests/unit/test_import_budget.py holds a remembered answer to no `dataclasses`.
+NOTE: no dataclasses here (why: `stablebuild.values`). Values are NamedTuples; the parts a run
+fills in as it goes are plain classes with a dataclass's `==` and repr (`values.Fields`).
 """
 
 from __future__ import annotations
@@ -12,25 +9,12 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from stablebuild.values import Fields
+
 if TYPE_CHECKING:
     from stablebuild.buildargs import Redactor
 
 SCHEMA_VERSION = 1
-
-
-class _Fields:
-    """`==` and repr by the fields named in `__slots__`, as a dataclass's."""
-
-    __slots__: tuple[str, ...] = ()
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and all(
-            getattr(self, name) == getattr(other, name) for name in self.__slots__
-        )
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"{type(self).__name__}({fields})"
 
 
 class CheckStatus(str, Enum):
@@ -70,7 +54,7 @@ class Diagnosis(NamedTuple):
     evidence: str = ""  # the log line that gave it away
 
 
-class BuildOutcome(_Fields):
+class BuildOutcome(Fields):
     """How an image's build went; size and layers are filled in once it is inspected."""
 
     __slots__ = (
@@ -108,7 +92,7 @@ class BuildOutcome(_Fields):
         self.diagnosis = diagnosis
 
 
-class ImageReport(_Fields):
+class ImageReport(Fields):
     """One image of the run: its build and every check of it."""
 
     __slots__ = ("build", "checks", "engine", "facts", "from_cache", "name")
@@ -184,7 +168,7 @@ def redact_image(image: ImageReport, redactor: Redactor) -> ImageReport:
     )
 
 
-class StackReport(_Fields):
+class StackReport(Fields):
     """The stack phase: compose ran the validated images together (`stack.*` checks, in order).
 
     `from_cache`: the verdict of an earlier run whose inputs were the same (images, compose
@@ -211,7 +195,7 @@ class StackReport(_Fields):
         return not any(c.status in (CheckStatus.FAILED, CheckStatus.ERROR) for c in self.checks)
 
 
-class Report(_Fields):
+class Report(Fields):
     """The whole run, as every format shows it."""
 
     __slots__ = (

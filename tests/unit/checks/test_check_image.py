@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from stablebuild.checks.image import (
@@ -31,7 +30,7 @@ def test_user_by_name_passes(make_spec: Any, facts: dict[str, Any], meta: ImageM
 
 def test_root_fails(make_spec: Any, facts: dict[str, Any], meta: ImageMeta) -> None:
     facts["identity"] = {"uid": 0, "gid": 0, "user": "root"}
-    result = check_user(make_spec(), facts, dataclasses.replace(meta, user=""))
+    result = check_user(make_spec(), facts, meta._replace(user=""))
     assert result.status is CheckStatus.FAILED
     assert "root" in result.message
 
@@ -44,7 +43,7 @@ def test_other_user_fails(make_spec: Any, facts: dict[str, Any], meta: ImageMeta
 
 
 def test_user_without_facts(make_spec: Any, meta: ImageMeta) -> None:
-    root_meta = dataclasses.replace(meta, user="")
+    root_meta = meta._replace(user="")
     assert check_user(make_spec(), None, root_meta).status is CheckStatus.FAILED
     # configured non-root, but nothing ran to prove it: an error, never a pass
     assert check_user(make_spec(), None, meta).status is CheckStatus.ERROR
@@ -94,10 +93,10 @@ def test_missing_dpkg_section_is_error(facts: dict[str, Any]) -> None:
 
 def test_healthcheck(meta: ImageMeta) -> None:
     assert check_healthcheck(meta).status is CheckStatus.PASSED
-    missing = check_healthcheck(dataclasses.replace(meta, healthcheck=None))
+    missing = check_healthcheck(meta._replace(healthcheck=None))
     assert missing.status is CheckStatus.FAILED
     assert "no HEALTHCHECK" in missing.message
-    disabled = check_healthcheck(dataclasses.replace(meta, healthcheck=("NONE",)))
+    disabled = check_healthcheck(meta._replace(healthcheck=("NONE",)))
     assert disabled.status is CheckStatus.FAILED
 
 
@@ -114,7 +113,7 @@ def test_build_time_budget(meta: ImageMeta) -> None:
     assert check_build_time(Budgets(build_seconds=60), meta).status is CheckStatus.PASSED
     slow = check_build_time(Budgets(build_seconds=30), meta)
     assert slow.status is CheckStatus.FAILED and slow.value == 42.5
-    cached = check_build_time(Budgets(), dataclasses.replace(meta, build_seconds=None))
+    cached = check_build_time(Budgets(), meta._replace(build_seconds=None))
     assert cached.status is CheckStatus.SKIPPED
 
 

@@ -177,9 +177,7 @@ def test_nothing_wrong_or_nothing_known_gives_no_verdict(facts: InterpreterFacts
 def test_judge_fails_once_and_skips_what_the_probe_would_have_fed(
     full_spec: Any, meta: ImageMeta, pins: Any
 ) -> None:
-    spec = full_spec.__class__(
-        **{**full_spec.__dict__, "packages": PackagesSpec(forbid=("gcc",)), "run": RunSpec()}
-    )
+    spec = full_spec._replace(packages=PackagesSpec(forbid=("gcc",)), run=RunSpec())
     results = judge(
         spec, None, meta, python="3.12", python_match="minor", pins=pins, engine=EngineFacts(),
         run=RunOutcome(True, True, 1.0, "healthy", None, None, None), interpreter=COPIED_VENV,
@@ -196,7 +194,7 @@ def test_judge_fails_once_and_skips_what_the_probe_would_have_fed(
 
 
 def test_judge_keeps_the_metadata_proof_of_root(full_spec: Any, meta: ImageMeta) -> None:
-    root = ImageMeta(**{**meta.__dict__, "user": ""})
+    root = meta._replace(user="")
     results = judge(
         full_spec, None, root, python=None, python_match="minor", pins={},
         engine=EngineFacts(), interpreter=COPIED_VENV,

@@ -34,9 +34,7 @@ def test_require_gpu_fails_the_skip(full_spec: Any, facts: dict[str, Any], meta:
 def test_no_facts_errors_every_family_never_passes(
     full_spec: Any, meta: ImageMeta, pins: Any
 ) -> None:
-    spec = full_spec.__class__(
-        **{**full_spec.__dict__, "packages": PackagesSpec(forbid=("gcc",)), "run": RunSpec()}
-    )
+    spec = full_spec._replace(packages=PackagesSpec(forbid=("gcc",)), run=RunSpec())
     results = judge(
         spec, None, meta, python="3.12", python_match="minor", pins=pins, engine=EngineFacts(),
         run=RunOutcome(True, True, 1.0, "healthy", None, None, None),

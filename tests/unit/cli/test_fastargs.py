@@ -29,7 +29,7 @@ def typer_params() -> dict[str, Any]:
 def test_the_table_is_the_typer_command_option_for_option() -> None:
     params = typer_params()
     assert sorted(params) == sorted([VALIDATE_DIRECTORY.name, *(o.name for o in VALIDATE)])
-    assert set(ValidateArgs.__dataclass_fields__) == set(params)
+    assert set(ValidateArgs._fields) == set(params)
     argument = params.pop("directory")
     assert argument.param_type_name == "argument" and argument.default == Path(".")
     assert argument.callback.__name__ == VALIDATE_DIRECTORY.check.__name__  # type: ignore[union-attr]
@@ -50,7 +50,7 @@ def test_the_table_is_the_typer_command_option_for_option() -> None:
         assert info.parser is None and info.min is None and info.max is None, where
         check = getattr(param.callback, "__name__", None)
         assert check == (option.check.__name__ if option.check else None), where
-        assert ValidateArgs.__dataclass_fields__[option.name].default in (option.default, None)
+        assert ValidateArgs._field_defaults[option.name] in (option.default, None)
 
 
 @pytest.fixture

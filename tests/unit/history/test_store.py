@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -95,7 +94,7 @@ def test_queries_select_the_newest_matching_runs_oldest_first(history_url: str) 
 
 def test_recording_a_run_again_replaces_it(history_url: str) -> None:
     first = run_record(1, [api_image(), worker_image()])
-    again = replace(first, status="failed", images=first.images[:1])
+    again = first._replace(status="failed", images=first.images[:1])
     with _open(history_url) as store:
         store.record(first)
         store.record(again)
@@ -219,7 +218,7 @@ def test_runs_started_in_the_same_second_keep_the_order_they_were_recorded(
     history_url: str,
 ) -> None:
     first = run_record(1, [api_image(400.0)])
-    same_second = [replace(first, id=run_id) for run_id in ("zz-first", "mm-second", "aa-third")]
+    same_second = [first._replace(id=run_id) for run_id in ("zz-first", "mm-second", "aa-third")]
     with _open(history_url) as store:
         for run in same_second:
             store.record(run)

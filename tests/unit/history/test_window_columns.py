@@ -10,7 +10,6 @@ import gc
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -165,7 +164,7 @@ def _scattered_runs(count: int) -> list[RunRecord]:
         if n % 10 == 7:
             images = images[1:]  # no api in this one
         run = run_record(n - (n % 5 == 4), images)  # the same start as the run before
-        runs.append(replace(run, id=f"run-{n:04d}"))
+        runs.append(run._replace(id=f"run-{n:04d}"))
     return runs
 
 

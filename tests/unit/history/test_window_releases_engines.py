@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,7 +108,7 @@ def test_an_empty_window_is_an_empty_table(history_url: str) -> None:
 
 def test_a_run_recorded_again_replaces_its_images_and_checks(history_url: str) -> None:
     first = run_record(1, [api_image(failed=("user",)), worker_image()])
-    again = replace(first, images=first.images[:1], status="passed")
+    again = first._replace(images=first.images[:1], status="passed")
     with _open(history_url) as store:
         store.record(first)
         store.record(again)

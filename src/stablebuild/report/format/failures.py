@@ -302,7 +302,7 @@ def _layout(path: Path, profile: str | None) -> tuple[dict[str, Node], dict[str,
     if root is None or root.kind != "map":
         return {}, {}
     layout = apply(root.entries, profile, str(path), problems)
-    return layout.images, layout.top
+    return dict(layout.images), layout.top
 
 
 def _load(path: Path, profile: str | None) -> Manifest | None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 from urllib.parse import quote
 
 from stablebuild import textfile
@@ -21,8 +21,7 @@ REPOSITORY = "https://github.com/stablebuild/stablebuild"  # SARIF informationUr
 MAX_READ = 5 * 1024 * 1024  # larger files are not read for a line's text (as the audit's limit)
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """A file (POSIX, relative to the work tree root) and a 1-based line."""
 
     path: str
