@@ -52,6 +52,23 @@ class _StderrConsole:
 err = cast("Console", _StderrConsole())
 
 
+def say_interrupted(text: str = "interrupted") -> None:
+    """Say on stderr that Ctrl-C ended the command, loading nothing to say it.
+
+    NOTE: a KeyboardInterrupt can stop the main thread while another imports (the engine's
+    client on `_Early`'s thread, the checks on `preload`'s); an import begun by its handler,
+    rich's console here (dataclasses, inspect), could then wait forever on a module lock that
+    thread holds while it waits on one of the main thread's. Seen 5 times in 140 Ctrl-Cs."""
+    console = cast("_StderrConsole", err)._console
+    if console is not None:
+        console.print(text, markup=False)
+        return
+    import sys
+
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
 def exit_code_for(exc: StablebuildError) -> int:
     if isinstance(exc, (ManifestError, UsageError)):
         return EXIT_USAGE
@@ -158,5 +175,5 @@ def guarded(run: Callable[[], int]) -> int:
         report_error(exc)
         return exit_code_for(exc)
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
+        say_interrupted()
         return EXIT_INTERRUPTED

@@ -18,6 +18,22 @@ from types import FrameType
 EXIT_INTERRUPTED = 130
 
 _installed = False
+_requested = False
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    global _requested
+    _requested = True
+    raise KeyboardInterrupt
+
+
+def requested() -> bool:
+    """Whether Ctrl-C came within `raising()`: its KeyboardInterrupt may have been lost.
+
+    NOTE: Python ignores an exception raised in a weakref callback ("Exception ignored in"),
+    and the import system runs one when a module lock is freed: a Ctrl-C landing there is
+    gone. A wait that could last for ever asks this as well (`cli/validating.py`)."""
+    return _requested
 
 
 def exit_now(signum: int, frame: FrameType | None) -> None:
@@ -31,10 +47,17 @@ def exit_now(signum: int, frame: FrameType | None) -> None:
     os._exit(EXIT_INTERRUPTED)
 
 
+def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return  # NOTE: a lost Ctrl-C (`requested`): no "Exception ignored ... Traceback"
+    sys.__unraisablehook__(unraisable)
+
+
 def install() -> None:
     """From now on a Ctrl-C outside `raising()` exits 130 at once (call it first thing)."""
     global _installed
     signal.signal(signal.SIGINT, exit_now)
+    sys.unraisablehook = _unraisable
     _installed = True
 
 
@@ -44,7 +67,9 @@ def raising() -> Iterator[None]:
     if not _installed:
         yield
         return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    global _requested
+    _requested = False
+    signal.signal(signal.SIGINT, _raise)
     try:
         yield
     finally:

@@ -14,8 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar, cast
 
+from stablebuild import interrupt
 from stablebuild.buildargs import arg_problem
-from stablebuild.console import EXIT_ENGINE, EXIT_INTERRUPTED, Verbosity, detail, err, verbosity
+from stablebuild.console import (
+    EXIT_ENGINE,
+    EXIT_INTERRUPTED,
+    Verbosity,
+    detail,
+    err,
+    say_interrupted,
+    verbosity,
+)
 from stablebuild.errors import EngineUnavailable, UsageError
 from stablebuild.outputs import parse_targets
 from stablebuild.progress import observer_for_run
@@ -81,7 +90,10 @@ class _Early(Generic[T]):
             self._outcome.append((None, exc))
 
     def result(self) -> T:
-        self._thread.join()
+        while self._thread.is_alive():  # NOTE: a silent engine holds its thread for minutes
+            self._thread.join(0.1)
+            if interrupt.requested():  # ...and a Ctrl-C that was lost must still end the wait
+                raise KeyboardInterrupt
         value, error = self._outcome[0]
         if error is not None:
             raise error
@@ -175,7 +187,7 @@ def run_validate(args: ValidateArgs) -> int:
         if holder:  # a file that cannot be written is named; the exit code stays 130
             verdict.emit(holder[0].report, args.fmt, outputs)
             verdict.finish_validate(recorder, holder[0].report, EXIT_INTERRUPTED)
-        err.print("interrupted: partial report written, marked incomplete", markup=False)
+        say_interrupted("interrupted: partial report written, marked incomplete")
         return EXIT_INTERRUPTED
     except EngineUnavailable:
         if holder:  # what finished before the engine went away is still worth keeping
