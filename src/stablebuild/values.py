@@ -45,3 +45,8 @@ class Frozen(Fields):
 
     def __hash__(self) -> int:
         return hash(self._compared())
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        """A copy or an unpickled value gets its fields as `__init__` set them."""
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)

@@ -3,6 +3,8 @@ NamedTuples; stablebuild.preload: imports that wait for the engine to be busy.""
 
 from __future__ import annotations
 
+import copy
+import pickle
 import sys
 import threading
 import time
@@ -63,6 +65,16 @@ def test_frozen_refuses_assignment_and_mutable_fields_unhashable() -> None:
     assert box.items == [2]
     with pytest.raises(TypeError):
         hash(box)
+
+
+def test_copies_and_pickles_are_equal_values() -> None:
+    point = Point(1, 2)
+    for copied in (copy.copy(point), copy.deepcopy(point), pickle.loads(pickle.dumps(point))):
+        assert copied == point and copied is not point
+        with pytest.raises(AttributeError, match="frozen"):
+            copied.x = 3  # type: ignore[misc]
+    box = copy.deepcopy(Box([1]))
+    assert box == Box([1])
 
 
 def test_one_item_runs_on_the_calling_thread_several_on_a_pool() -> None:
