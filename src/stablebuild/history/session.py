@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stablebuild import preload
 from stablebuild.errors import UsageError
 from stablebuild.history.location import OFF, Location
 
@@ -97,11 +96,12 @@ class HistorySession:
         # NOTE: git is asked, and the store's modules imported, in the background: during a
         # validate both are done while the images build, and git describes the sources as they
         # were when the run started. Only starting git's process and the thread is on the
-        # validate's path (git is started here, not by the thread: a thread waits for the
-        # interpreter while the run loads its own modules, and a remembered answer is over by
-        # then).
+        # validate's path (git is started here: a thread waits for the interpreter while the
+        # run loads its own modules; the modules once the first build keeps the engine busy,
+        # `preload`).
         self._git_asked: Callable[[], GitInfo] | None = None
         if not self.off and not self.later:
+            from stablebuild import preload  # NOTE: neither is on a remembered answer's path
             from stablebuild.history import gitinfo
 
             self._git_asked = gitinfo.ask_git(root)
