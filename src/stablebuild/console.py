@@ -7,6 +7,7 @@ program's fast entry for `validate` speak exactly as the Typer commands do.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from enum import Enum, IntEnum
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -63,8 +64,6 @@ def say_interrupted(text: str = "interrupted") -> None:
     if console is not None:
         console.print(text, markup=False)
         return
-    import sys
-
     sys.stderr.write(text + "\n")
     sys.stderr.flush()
 

@@ -113,8 +113,6 @@ class Flag(Kind[bool]):
 
 
 class Choice(Kind[str]):
-    __slots__ = ("options",)
-
     def __init__(self, options: tuple[str, ...]) -> None:
         self.options = options
 
@@ -190,7 +188,6 @@ class TextMap(Kind[dict[str, str]]):
 class Section(Kind[dict[str, Node]]):
     """A mapping with known keys; an unknown key gets a did-you-mean."""
 
-    __slots__ = ("fields",)
     expected = "a mapping"
 
     def __init__(self, fields: Mapping[str, Kind[object]]) -> None:
@@ -216,7 +213,6 @@ class Section(Kind[dict[str, Node]]):
 class NamedMap(Kind[dict[str, Node]]):
     """A mapping of user-chosen names (images, profiles), each value of one kind."""
 
-    __slots__ = ("item",)
     expected = "a mapping of names"
 
     def __init__(self, item: Kind[object]) -> None:
@@ -238,7 +234,6 @@ class NamedMap(Kind[dict[str, Node]]):
 class Items(Kind[list[Node]]):
     """A list whose every item is of one kind (the stack's smoke steps)."""
 
-    __slots__ = ("item",)
     expected = "a list"
 
     def __init__(self, item: Kind[object]) -> None:
