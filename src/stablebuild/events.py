@@ -12,7 +12,9 @@ class Event(NamedTuple):
     """Something that happened to one image (or to the run when `image` is empty)."""
 
     image: str
-    kind: str  # build-start, build-step, build-done, probe-start, probe-done, check-done, run-done
+    # build-start, build-context, build-step, build-done, probe-start, probe-done, check-done,
+    # run-done, ...
+    kind: str
     message: str = ""
     step: int = 0
     total: int = 0

@@ -385,7 +385,7 @@ class Validation:
         return outcome
 
     def _building(self, event: Event) -> None:
-        if event.kind == "build-step":  # NOTE: the engine has the context: the build runs
+        if event.kind == "build-context":  # NOTE: the engine takes the context: the run waits
             preload.engine_busy()
         self.observer(event)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from tests.unit.engine.fake import FakeEngine
 
+from stablebuild import preload
 from stablebuild.errors import EngineUnavailable
+from stablebuild.events import Event
 from stablebuild.manifest.load import load_manifest
 from stablebuild.manifest.model import Manifest
 from stablebuild.report.model import BuildStatus
@@ -167,3 +170,19 @@ def test_the_gpu_is_requested_only_on_an_engine_with_an_nvidia_runtime(
     assert not plain.engine_facts.gpu_requested
     assert nvidia.engine_facts.nvidia_runtime and nvidia.engine_facts.gpu_requested
     assert nvidia.report.engine["nvidia_runtime"] is True
+
+
+def test_what_runs_after_the_build_loads_once_the_context_goes_to_the_engine(
+    manifest: Manifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = threading.Event()
+    monkeypatch.setattr(preload, "_busy", busy)
+    seen: list[str] = []
+    validation = Validation(
+        FakeEngine(), manifest, options(tmp_path), lambda e: seen.append(e.kind)
+    )
+    validation._building(Event("api", "build-start", "Dockerfile"))
+    assert not busy.is_set()  # the context is still being made: a preload would slow it
+    validation._building(Event("api", "build-context", "sending 2.05 kB of context"))
+    assert busy.is_set()
+    assert seen == ["build-start", "build-context"]  # and the observer still sees every event
