@@ -45,6 +45,10 @@ def _validate(argv: list[str]) -> int | None:
 
 def _remembered_validate(argv: list[str]) -> int | None:
     """The exit code of a validate answered from its memo; None: run the command."""
+    from stablebuild.paths import memo_folder
+
+    if not os.path.isdir(memo_folder()):  # NOTE: nothing remembered yet (a CI job's fresh cache)
+        return None
     # NOTE: first, before the memo is looked for: dockerd takes ~9 ms to say what it is (it
     # runs `runc --version`), which pass while the answer's modules load, not after
     from stablebuild.engine.unixapi import ask_info

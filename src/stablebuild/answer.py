@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stablebuild import __version__
+from stablebuild.paths import memo_folder
 
 if TYPE_CHECKING:
     from stablebuild.engine.unixapi import Sent
@@ -72,13 +73,6 @@ _INFO_FIELDS = (
     "Driver",
     "Labels",
 )
-
-
-def memo_folder(cache_dir: Path | None = None) -> Path:
-    """Where memos are kept, every command's (NOTE: under `validate/`, where the first were)."""
-    from stablebuild.paths import default_cache_dir
-
-    return (cache_dir or default_cache_dir()) / "validate" / "answers"
 
 
 def memo_key(argv: Sequence[str], cwd: str, environ: Mapping[str, str]) -> str:

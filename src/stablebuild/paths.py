@@ -55,3 +55,9 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "stablebuild"
+
+
+def memo_folder(cache_dir: Path | None = None) -> Path:
+    """Where remembered answers are kept, every command's (NOTE: under `validate/`, where the
+    first were). Here: the program's entry asks whether there is any before loading them."""
+    return (cache_dir or default_cache_dir()) / "validate" / "answers"

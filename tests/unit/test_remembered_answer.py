@@ -314,6 +314,31 @@ def test_the_engine_asked_before_the_memo_was_read_is_asked_once(
     assert ask_info({"DOCKER_HOST": "tcp://10.0.0.1:2376"}) is None  # docker-py's to reach
 
 
+def test_where_nothing_was_ever_remembered_the_engine_is_not_asked_for_a_memo(
+    stack: Path, tmp_path: Path, engine_socket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh cache (a CI job's first run) has no memo folder: the program's entry looks no
+    further, and the run asks `/info` once, for itself; with the folder there, the memo is
+    looked for (and its `/info` sent) first."""
+    from stablebuild import __main__ as entry
+
+    env = environ(tmp_path, engine_socket)
+    asked: list[str] = []
+    monkeypatch.setattr(FakeEngine, "log_request", lambda self, *a: asked.append(self.path))
+    monkeypatch.chdir(stack)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert not answer.memo_folder().exists()
+    assert entry._remembered_validate(ARGV) is None
+    assert asked == []
+    answer.memo_folder().mkdir(parents=True)  # something was remembered here, not this
+    assert entry._remembered_validate(ARGV) is None
+    deadline = time.monotonic() + 5
+    while not asked and time.monotonic() < deadline:  # NOTE: logged on the server's thread
+        time.sleep(0.01)
+    assert asked == ["/info"]
+
+
 def test_the_key_is_the_command_line_the_folder_and_the_settings() -> None:
     env = {"HOME": "/home/u", "DOCKER_HOST": "unix:///a", "PATH": "/bin"}
     key = answer.memo_key(ARGV, "/stack", env)
