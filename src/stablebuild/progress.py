@@ -28,6 +28,8 @@ class ProgressLines:
         elapsed = now - self.started.setdefault(event.image, now)
         if event.kind == "build-start":
             self.console.print(f"{event.image}: building {event.message}", markup=False)
+        elif event.kind == "build-context" and self.every:
+            self.console.print(f"{event.image}: {event.message}", markup=False, style="dim")
         elif event.kind == "build-step":
             self.console.print(
                 f"{event.image}: step {event.step}/{event.total} {event.message[:80]}"

@@ -120,9 +120,12 @@ def test_validate_progress_with_verbose_is_one_line_per_event() -> None:
     assert console.export_text() == ""
     every(Event("app", "cached", "reused sha256:1234"))
     every(Event("app", "build-start", "Dockerfile"))
+    plain(Event("app", "build-context", "sending 2.05 kB of context"))
+    every(Event("app", "build-context", "sending 2.05 kB of context"))
     lines = console.export_text().splitlines()
     assert lines[0].startswith("app: cached reused sha256:1234 (")
     assert lines[1] == "app: building Dockerfile"
+    assert lines[2:] == ["app: sending 2.05 kB of context"]  # as the Docker client says it
 
 
 def test_validate_quiet_is_the_shared_option(tmp_path: Path) -> None:
