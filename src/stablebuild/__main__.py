@@ -48,6 +48,9 @@ def _remembered_validate(argv: list[str]) -> int | None:
     from stablebuild.paths import memo_folder
 
     if not os.path.isdir(memo_folder()):  # NOTE: nothing remembered yet (a CI job's fresh cache)
+        from stablebuild import verdict
+
+        verdict.invocation = argv  # NOTE: its answer may be the first one remembered
         return None
     # NOTE: first, before the memo is looked for: dockerd takes ~9 ms to say what it is (it
     # runs `runc --version`), which pass while the answer's modules load, not after

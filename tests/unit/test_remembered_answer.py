@@ -19,7 +19,7 @@ import pytest
 from tests.unit.test_import_budget import HEAVY
 
 import stablebuild
-from stablebuild import answer
+from stablebuild import answer, verdict
 from stablebuild.engine.unixapi import EngineSocket, ask_info
 from stablebuild.report.codec import from_data, to_data
 from stablebuild.report.model import (
@@ -329,8 +329,10 @@ def test_where_nothing_was_ever_remembered_the_engine_is_not_asked_for_a_memo(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert not answer.memo_folder().exists()
+    monkeypatch.setattr(verdict, "invocation", None)
     assert entry._remembered_validate(ARGV) is None
     assert asked == []
+    assert verdict.invocation == ARGV  # the command's answer may still be the first remembered
     answer.memo_folder().mkdir(parents=True)  # something was remembered here, not this
     assert entry._remembered_validate(ARGV) is None
     deadline = time.monotonic() + 5
