@@ -14,7 +14,9 @@ both venvs:
   contestant starts (`stack.history_recorded`);
 - benchmark 1's 40-check image, cached build, empty result cache: `stablebuild validate` end to
   end vs the check phase called in-process (target: within 1.3x) and vs container-structure-test
-  (target: above 20x);
+  (target: above 20x); beside them the floor (`bench/floor_cli.py`, from the `clean` venv): a
+  program that only starts, reads the manifest, sends the cached build and runs the same check
+  phase, i.e. what no validate can go below on this machine;
 - `stablebuild --help` and a warm `stablebuild audit` of the reference stack (target: 0.3 s).
 
 After one untimed warm-up of every contestant and the timed rounds, each command runs once more,
@@ -161,6 +163,18 @@ def validated(stack: Stack, cache: Path, venv: Venv, *extra: str) -> tuple[float
 def command(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, Any]:
     seconds, done = timed(lambda: run(argv, check=False, env=env))
     return seconds, done.returncode
+
+
+def floor(python: str, stack: Path) -> tuple[float, Any]:
+    """`bench/floor_cli.py` on the 40-check stack: its seconds, and (checks, failed)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    seconds, done = timed(
+        lambda: run([python, str(BENCH / "floor_cli.py"), str(stack)], check=False, env=env)
+    )
+    words = done.stdout.split()
+    if done.returncode != 0 or len(words) != 2 or words[1] != "0":
+        raise SystemExit(f"bench/floor_cli.py did not pass: {done.stdout}{done.stderr}")
+    return seconds, {"checks": int(words[0]), "failed": int(words[1])}
 
 
 def modules_text(modules: dict[str, dict[str, Any]], key: str) -> str:
@@ -312,6 +326,7 @@ def contestants(setup: Setup, current: BenchRun) -> Rounds:
     rounds.add("one: docker build", lambda: plain(one, current))
     rounds.add("ref: docker build", lambda: plain(ref, current))
     rounds.add("check: in-process", check_phase)
+    rounds.add("check: floor", lambda: floor(setup.users[0].python, setup.check_stack))
     cst = setup.cst
     if cst:
         rounds.add(
@@ -344,6 +359,8 @@ def result_rows(rounds: Rounds) -> dict[str, Any]:
                 summary=last.summary,
                 stack_phase=last.stack_phase,
             )
+        elif isinstance(last, dict) and "failed" in last:  # the floor: (checks, failed)
+            row.update(last)
         elif isinstance(last, dict) and "build_seconds" in last:
             row.update(
                 exit_code=last["exit_code"],
@@ -387,6 +404,17 @@ def target_rows(
             if row:
                 rows.append(row)
     inproc = rounds.median("check: in-process")
+    least = rounds.median("check: floor")
+    rows.append(
+        target(
+            "40-check image: the floor, a program doing only what every validate must "
+            "(`bench/floor_cli.py`: start, read the manifest, cached build, the same check "
+            "phase), against the in-process check phase",
+            f"{least / inproc:.2f}x ({least:.2f} s vs {inproc:.2f} s)",
+            None,
+            f"no validate goes below {least / inproc:.2f}x here",
+        )
+    )
     for venv in USER_VENVS:
         name = f"check: validate [{venv}]"
         cli = rounds.median(name)
