@@ -67,10 +67,11 @@ def _remembered_validate(argv: list[str]) -> int | None:
     return None if recalled is None else verdict.answered(*recalled)
 
 
-def _answered(code: int) -> None:
-    """End a remembered answer: its output flushed, the interpreter's teardown skipped (it
-    only frees what the exit frees anyway; ~15 ms of a ~0.18 s answer). The history store was
-    closed, every file written atomically and closed, when the answer was given."""
+def _ended(code: int) -> None:
+    """End a validate or a remembered answer: its output flushed, the interpreter's teardown
+    skipped (it only frees what the exit frees anyway: ~15 ms of a ~0.18 s answer, ~30 ms
+    after a validate's ~240 modules). By then the history store was closed, every file written
+    atomically and closed, every temporary folder and container removed."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
@@ -92,13 +93,12 @@ def main() -> None:
         answer.invocation = argv
         code = answer.answer(argv)
     if code is not None:
-        _answered(code)
+        _ended(code)
     gc.enable()
     if command == "validate":  # NOTE: not remembered: read without Typer when plainly well formed
         code = _validate(argv)
         if code is not None:
-            sys.stdout.flush()
-            sys.exit(code)
+            _ended(code)
     from stablebuild.cli import run
 
     run(argv)
