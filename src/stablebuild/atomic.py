@@ -66,10 +66,16 @@ def umask() -> int:
 
 
 def write_text(
-    path: Path, text: str, *, mode: int | None = None, make_parents: bool = False
+    path: Path,
+    text: str,
+    *,
+    mode: int | None = None,
+    make_parents: bool = False,
+    durable: bool = True,
 ) -> Path:
     """Readers never see half a file; on failure the temporary file is removed and the
-    OSError raised, and whatever stood at `path` before is left as it was.
+    OSError raised, and whatever stood at `path` before is left as it was. `durable`: on disk
+    before it replaces the old file (fsync); off for what a crash may lose (a cache entry).
 
     The new file gets `mode` when given, else the mode of the file it replaces, else what the
     umask allows (0644 under umask 022). A target that is not a regular file raises
@@ -91,7 +97,8 @@ def write_text(
             os.fchmod(handle.fileno(), mode)  # created 0600 whatever the umask
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

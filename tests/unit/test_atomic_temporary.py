@@ -52,3 +52,28 @@ def test_writing_loads_neither_tempfile_nor_shutil() -> None:
     )
     loaded = set(json.loads(done.stdout))
     assert {"tempfile", "shutil", "random", "bz2", "lzma"} & loaded == set()
+
+
+def test_what_a_crash_may_lose_is_written_without_waiting_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reports, history, hooks: fsynced before they replace the old file. The validation cache:
+    not (an entry a crash empties is read as a miss), and still whole or not at all."""
+    from stablebuild.cache import ValidationCache
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    atomic.write_text(tmp_path / "report.json", "{}\n")
+    assert len(synced) == 1
+    cache = ValidationCache(tmp_path / "cache")
+    cache.put_build("inputs", {"image_id": "sha256:" + "a" * 64, "seconds": 1.5})
+    cache.put_results("key", {"checks": []})
+    cache.mark_passed("shop", "api", "inputs")
+    assert len(synced) == 1
+    assert cache.build("inputs") == {"image_id": "sha256:" + "a" * 64, "seconds": 1.5}
+    assert cache.last_passed("shop", "api") == "inputs"
+    (tmp_path / "cache" / "validate" / "results" / "key.json").write_text("")  # a crash's
+    assert cache.results("key") is None  # a miss, never an error
+    leftovers = [p.name for p in (tmp_path / "cache").rglob(".*.tmp")]
+    assert leftovers == []
