@@ -19,6 +19,7 @@ EXIT_INTERRUPTED = 130
 
 _installed = False
 _requested = False
+_lost = False
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
@@ -36,6 +37,15 @@ def requested() -> bool:
     return _requested
 
 
+def raise_if_lost() -> None:
+    """Raise the KeyboardInterrupt Python dropped (`requested`), once: what a wait that
+    could last for minutes (an engine's answer) asks between its steps."""
+    global _lost
+    if _lost:
+        _lost = False
+        raise KeyboardInterrupt
+
+
 def exit_now(signum: int, frame: FrameType | None) -> None:
     """Leave with 130 at once, after what was already printed is flushed."""
     for stream in (sys.stdout, sys.stderr):
@@ -48,8 +58,12 @@ def exit_now(signum: int, frame: FrameType | None) -> None:
 
 
 def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
+    global _lost
     if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        return  # NOTE: a lost Ctrl-C (`requested`): no "Exception ignored ... Traceback"
+        # NOTE: a lost Ctrl-C (`requested`): no "Exception ignored ... Traceback"; the next
+        # step of a long wait raises it (`raise_if_lost`)
+        _lost = True
+        return
     sys.__unraisablehook__(unraisable)
 
 
@@ -67,8 +81,8 @@ def raising() -> Iterator[None]:
     if not _installed:
         yield
         return
-    global _requested
-    _requested = False
+    global _requested, _lost
+    _requested = _lost = False
     signal.signal(signal.SIGINT, _raise)
     try:
         yield

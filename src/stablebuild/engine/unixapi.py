@@ -15,14 +15,18 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, NamedTuple
+
+from stablebuild import interrupt
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 TIMEOUT = 10.0
 MAX_BODY = 4 * 1024 * 1024  # an image's inspect is a few KB; more means something else answered
 CHUNK = 65536
+STEP = 1.0  # the longest a wait on the engine goes without asking for a lost Ctrl-C
 # Settings only docker-py (or the docker CLI) honours: with any of them set, the full path.
 _OTHER_SETTINGS = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_CONTEXT")
 
@@ -119,7 +123,7 @@ class _Reader:
         if self.eof:
             return False
         try:
-            data = self.sock.recv(CHUNK)
+            data = self._recv()
         except TimeoutError:
             raise SocketTimeout(
                 f"{self.where}: no answer within {self.sock.gettimeout()} s"
@@ -131,6 +135,26 @@ class _Reader:
             return False
         self.buffer += data
         return True
+
+    def _recv(self) -> bytes:
+        """The next bytes; TimeoutError after the socket's timeout of silence. Waited in steps
+        of at most STEP s: a Ctrl-C Python dropped (`interrupt.raise_if_lost`) still ends a
+        build's or a container's wait, which may last for minutes."""
+        limit = self.sock.gettimeout()
+        if limit is None or limit <= STEP:
+            return self.sock.recv(CHUNK)
+        deadline = time.monotonic() + limit
+        try:
+            while True:
+                self.sock.settimeout(max(min(STEP, deadline - time.monotonic()), 0.001))
+                try:
+                    return self.sock.recv(CHUNK)
+                except TimeoutError:
+                    interrupt.raise_if_lost()
+                    if time.monotonic() >= deadline:
+                        raise
+        finally:
+            self.sock.settimeout(limit)
 
     def until(self, marker: bytes, limit: int) -> bytes:
         while marker not in self.buffer:

@@ -148,7 +148,11 @@ def test_a_lost_ctrl_c_still_ends_the_wait_for_a_silent_engine(
         release.set()
 
 
-def test_a_lost_ctrl_c_prints_no_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_lost_ctrl_c_prints_no_traceback_and_is_raised_by_the_next_long_wait(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(interrupt, "_lost", False)
+
     class Lost:  # what sys.unraisablehook is given
         exc_type = KeyboardInterrupt
         exc_value = KeyboardInterrupt()
@@ -158,3 +162,6 @@ def test_a_lost_ctrl_c_prints_no_traceback(capsys: pytest.CaptureFixture[str]) -
 
     interrupt._unraisable(Lost())  # type: ignore[arg-type]
     assert capsys.readouterr().err == ""
+    with pytest.raises(KeyboardInterrupt):
+        interrupt.raise_if_lost()
+    interrupt.raise_if_lost()  # once

@@ -209,3 +209,58 @@ def test_requests_sent_together_are_each_answered_in_any_order(serve: Serve) -> 
             "GET /images/gone:1/json HTTP/1.0",
         ]
     )
+
+
+@pytest.fixture
+def silent_engine(tmp_path: Path) -> Iterator[str]:
+    """An engine that takes the request and never answers (a build whose step runs long)."""
+    path = str(tmp_path / "silent.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(server.accept()[0]), daemon=True).start()
+    yield path
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_ctrl_c_python_dropped_ends_a_long_wait_on_the_engine(
+    silent_engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python drops a KeyboardInterrupt raised inside a weakref callback (`interrupt.requested`);
+    the unraisable hook notes it, and a wait on the engine asks between steps of STEP s."""
+    from stablebuild import interrupt
+    from stablebuild.engine import unixapi
+
+    monkeypatch.setattr(unixapi, "STEP", 0.1)
+    monkeypatch.setattr(interrupt, "_lost", False)
+    sent = EngineSocket(silent_engine, timeout=30).request("POST", "/build")
+
+    class Lost:  # what sys.unraisablehook is given
+        exc_type = KeyboardInterrupt
+        exc_value = KeyboardInterrupt()
+        exc_traceback = None
+        err_msg = "Exception ignored in"
+        object = None
+
+    threading.Timer(0.3, interrupt._unraisable, [Lost()]).start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        sent.answer()
+    assert 0.25 < time.monotonic() - started < 5
+    interrupt.raise_if_lost()  # raised once: nothing is left to raise
+
+
+def test_a_silent_engine_still_times_out_after_its_whole_timeout(
+    silent_engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stablebuild.engine import unixapi
+
+    monkeypatch.setattr(unixapi, "STEP", 0.1)
+    api = EngineAPI(EngineSocket(silent_engine, timeout=0.45))
+    started = time.monotonic()
+    with pytest.raises(TimedOut, match=r"no answer within 0\.45 s"):
+        api.info()
+    assert 0.4 < time.monotonic() - started < 3
