@@ -7,6 +7,7 @@ program's fast entry for `validate` speak exactly as the Typer commands do.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from enum import Enum, IntEnum
@@ -176,3 +177,30 @@ def guarded(run: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         say_interrupted()
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _pipe_closed()
+
+
+def _pipe_closed() -> int:
+    """stdout's (or stderr's) reader went away before all was written (`| head`): what is
+    left goes nowhere, then and at the exit (no "Exception ignored" traceback); said on stderr
+    when it is still open. 2, as for a report file that cannot be written."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (BrokenPipeError, ValueError):
+                os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+    try:
+        sys.stderr.write(
+            "error: stdout was closed before the report was written to it (its reader went away)"
+            "\nhint: write it to a file instead: -o FORMAT:PATH\n"
+        )
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    return EXIT_USAGE

@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -356,3 +358,28 @@ def test_atomic_refuses_what_is_not_a_regular_file(
         assert info.value.kind == kind
     assert (tmp_path / "real.json").read_text() == "kept"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+@pytest.mark.parametrize("remembered", [False, True], ids=["full", "remembered answer"])
+def test_a_reader_that_goes_away_is_one_line_and_exit_2_never_a_traceback(
+    tmp_path: Path, remembered: bool
+) -> None:
+    """`stablebuild audit ... | head`: stdout's reader gone before the report was written.
+    Every command ends through `console.guarded`; the run's own remembered answer too."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "ffmpeg-api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "STABLEBUILD_"))}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    argv = [sys.executable, "-m", "stablebuild", "audit", str(example), "-f", "json"]
+    argv += ["--offline", "--history", "off"]
+    if remembered:
+        subprocess.run(argv, env=env, capture_output=True, timeout=120, check=False)
+    program = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert program.stdout is not None and program.stderr is not None
+    program.stdout.close()
+    stderr = program.stderr.read().decode()
+    assert program.wait(timeout=120) == 2, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert stderr.splitlines()[-2:] == [
+        "error: stdout was closed before the report was written to it (its reader went away)",
+        "hint: write it to a file instead: -o FORMAT:PATH",
+    ]
