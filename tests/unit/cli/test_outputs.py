@@ -383,3 +383,25 @@ def test_a_reader_that_goes_away_is_one_line_and_exit_2_never_a_traceback(
         "error: stdout was closed before the report was written to it (its reader went away)",
         "hint: write it to a file instead: -o FORMAT:PATH",
     ]
+
+
+def test_a_program_started_with_its_streams_closed_writes_its_files_and_no_traceback(
+    tmp_path: Path,
+) -> None:
+    """`stablebuild audit ... >&- 2>&-`: Python leaves sys.stdout None, and the first file the
+    program opened took descriptor 1, where the report (and any child's output) then went.
+    Closed streams get /dev/null first thing; the -o file is whole."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "ffmpeg-api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "STABLEBUILD_"))}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    report = tmp_path / "audit.json"
+    argv = [sys.executable, "-m", "stablebuild", "audit", str(example), "-f", "json"]
+    argv += ["--offline", "--history", "off", "-o", f"json:{report}"]
+
+    def close_streams() -> None:
+        os.close(1)
+        os.close(2)
+
+    done = subprocess.run(argv, env=env, preexec_fn=close_streams, timeout=120, check=False)
+    assert done.returncode == 0
+    assert json.loads(report.read_text())["tool"]["name"] == "stablebuild"
