@@ -148,19 +148,21 @@ def test_a_lost_ctrl_c_still_ends_the_wait_for_a_silent_engine(
         release.set()
 
 
+class LostCtrlC:
+    """What sys.unraisablehook is given for a KeyboardInterrupt Python dropped."""
+
+    exc_type = KeyboardInterrupt
+    exc_value = KeyboardInterrupt()
+    exc_traceback = None
+    err_msg = "Exception ignored in"
+    object = None
+
+
 def test_a_lost_ctrl_c_prints_no_traceback_and_is_raised_by_the_next_long_wait(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(interrupt, "_lost", False)
-
-    class Lost:  # what sys.unraisablehook is given
-        exc_type = KeyboardInterrupt
-        exc_value = KeyboardInterrupt()
-        exc_traceback = None
-        err_msg = "Exception ignored in"
-        object = None
-
-    interrupt._unraisable(Lost())  # type: ignore[arg-type]
+    interrupt._unraisable(LostCtrlC())  # type: ignore[arg-type]
     assert capsys.readouterr().err == ""
     with pytest.raises(KeyboardInterrupt):
         interrupt.raise_if_lost()

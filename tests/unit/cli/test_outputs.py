@@ -360,17 +360,23 @@ def test_atomic_refuses_what_is_not_a_regular_file(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
 
 
+def _audit_program(tmp_path: Path, *extra: str) -> tuple[list[str], dict[str, str]]:
+    """`stablebuild audit` of the example stack as a program of its own (JSON on stdout,
+    offline, no history), with caches and settings of the test's own."""
+    example = Path(__file__).resolve().parents[3] / "examples" / "ffmpeg-api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "STABLEBUILD_"))}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    argv = [sys.executable, "-m", "stablebuild", "audit", str(example), "-f", "json"]
+    return [*argv, "--offline", "--history", "off", *extra], env
+
+
 @pytest.mark.parametrize("remembered", [False, True], ids=["full", "remembered answer"])
 def test_a_reader_that_goes_away_is_one_line_and_exit_2_never_a_traceback(
     tmp_path: Path, remembered: bool
 ) -> None:
     """`stablebuild audit ... | head`: stdout's reader gone before the report was written.
     Every command ends through `console.guarded`; the run's own remembered answer too."""
-    example = Path(__file__).resolve().parents[3] / "examples" / "ffmpeg-api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "STABLEBUILD_"))}
-    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
-    argv = [sys.executable, "-m", "stablebuild", "audit", str(example), "-f", "json"]
-    argv += ["--offline", "--history", "off"]
+    argv, env = _audit_program(tmp_path)
     if remembered:
         subprocess.run(argv, env=env, capture_output=True, timeout=120, check=False)
     program = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -391,12 +397,8 @@ def test_a_program_started_with_its_streams_closed_writes_its_files_and_no_trace
     """`stablebuild audit ... >&- 2>&-`: Python leaves sys.stdout None, and the first file the
     program opened took descriptor 1, where the report (and any child's output) then went.
     Closed streams get /dev/null first thing; the -o file is whole."""
-    example = Path(__file__).resolve().parents[3] / "examples" / "ffmpeg-api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "STABLEBUILD_"))}
-    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
     report = tmp_path / "audit.json"
-    argv = [sys.executable, "-m", "stablebuild", "audit", str(example), "-f", "json"]
-    argv += ["--offline", "--history", "off", "-o", f"json:{report}"]
+    argv, env = _audit_program(tmp_path, "-o", f"json:{report}")
 
     def close_streams() -> None:
         os.close(1)

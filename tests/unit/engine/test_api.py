@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.unit.cli.test_interrupt import LostCtrlC
 
 from stablebuild.engine.api import (
     ApiError,
@@ -237,15 +238,7 @@ def test_a_ctrl_c_python_dropped_ends_a_long_wait_on_the_engine(
     monkeypatch.setattr(unixapi, "STEP", 0.1)
     monkeypatch.setattr(interrupt, "_lost", False)
     sent = EngineSocket(silent_engine, timeout=30).request("POST", "/build")
-
-    class Lost:  # what sys.unraisablehook is given
-        exc_type = KeyboardInterrupt
-        exc_value = KeyboardInterrupt()
-        exc_traceback = None
-        err_msg = "Exception ignored in"
-        object = None
-
-    threading.Timer(0.3, interrupt._unraisable, [Lost()]).start()
+    threading.Timer(0.3, interrupt._unraisable, [LostCtrlC()]).start()
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         sent.answer()
