@@ -43,6 +43,7 @@ from harness import (
     containers_now,
     machine,
     print_machine,
+    program_env,
     ratio,
     remove_stablebuild_run,
     round_order,
@@ -159,10 +160,7 @@ def cli_validate(
     (e.g. PYTHONPROFILEIMPORTTIME), stderr is returned with it.
     """
     with tempfile.TemporaryDirectory(prefix="sb-bench-cache-") as cache:
-        # NOTE: bytecode written as an installed program's is: with PYTHONDONTWRITEBYTECODE (set
-        # in some shells) an editable checkout compiles every module on every start (~2x).
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env = {**env, "XDG_CACHE_HOME": cache, **(env_extra or {})}
+        env = program_env(XDG_CACHE_HOME=cache, **(env_extra or {}))
         seconds, done = timed(
             lambda: run(
                 [program or stablebuild_bin(), "validate", str(folder), "-f", "json", "-q"],

@@ -30,6 +30,14 @@ BASE_IMAGE = "stablebuild/airgap:bookworm"
 DOCKER_ENV = {**os.environ, "DOCKER_BUILDKIT": "0"}
 
 
+def program_env(**extra: str) -> dict[str, str]:
+    """The environment a timed program runs in: bytecode written as an installed program's is
+    (with PYTHONDONTWRITEBYTECODE, set in some shells, an editable checkout compiles every
+    module on every start: ~2x), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, **extra}
+
+
 def machine() -> dict[str, Any]:
     """Cores, memory and engine: printed with every figure, stored with every result."""
     mem_kib = 0

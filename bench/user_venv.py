@@ -58,6 +58,7 @@ from harness import (
     containers_now,
     machine,
     print_machine,
+    program_env,
     ratio,
     round_order,
     run,
@@ -167,9 +168,10 @@ def command(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, 
 
 def floor(python: str, stack: Path) -> tuple[float, Any]:
     """`bench/floor_cli.py` on the 40-check stack: its seconds, and (checks, failed)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     seconds, done = timed(
-        lambda: run([python, str(BENCH / "floor_cli.py"), str(stack)], check=False, env=env)
+        lambda: run(
+            [python, str(BENCH / "floor_cli.py"), str(stack)], check=False, env=program_env()
+        )
     )
     words = done.stdout.split()
     if done.returncode != 0 or len(words) != 2 or words[1] != "0":
