@@ -77,25 +77,11 @@ def _ended(code: int) -> None:
     os._exit(code)
 
 
-def _standard_streams() -> None:
-    """A program started with stdin, stdout or stderr closed (`>&-`) gets /dev/null there:
-    else the first file it opens takes that descriptor, and what is written to the stream (or
-    by a child process that inherits it) lands in that file; and Python's stream is None."""
-    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_RDWR)  # NOTE: the lowest free descriptor: this one
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-            mode = "r" if fd == 0 else "w"
-            setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115
-
-
 def main() -> None:
-    _standard_streams()
     interrupt.install()
+    from stablebuild.console import standard_streams  # NOTE: after Ctrl-C handling is in place
+
+    standard_streams()  # NOTE: before the program opens any file of its own
     # NOTE: nearly everything start-up allocates lives to the end; collecting it is wasted
     # work (~8 ms of a remembered answer). On again before any command runs for long.
     gc.disable()

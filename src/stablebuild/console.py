@@ -185,16 +185,12 @@ def _pipe_closed() -> int:
     """stdout's (or stderr's) reader went away before all was written (`| head`): what is
     left goes nowhere, then and at the exit (no "Exception ignored" traceback); said on stderr
     when it is still open. 2, as for a report file that cannot be written."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                if stream is not None:
-                    stream.flush()
-            except (BrokenPipeError, ValueError):
-                os.dup2(devnull, stream.fileno())
-    finally:
-        os.close(devnull)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (BrokenPipeError, ValueError):
+            _devnull_at(stream.fileno())
     try:
         sys.stderr.write(
             "error: stdout was closed before the report was written to it (its reader went away)"
@@ -204,3 +200,24 @@ def _pipe_closed() -> int:
     except (OSError, ValueError, AttributeError):
         pass
     return EXIT_USAGE
+
+
+def standard_streams() -> None:
+    """A program started with stdin, stdout or stderr closed (`>&-`) gets /dev/null there:
+    else the first file it opens takes that descriptor, and what is written to the stream (or
+    by a child process that inherits it) lands in that file; and Python's stream is None."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            _devnull_at(fd)
+            mode = "r" if fd == 0 else "w"
+            setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115
+
+
+def _devnull_at(fd: int) -> None:
+    """/dev/null at descriptor `fd`, whether it is open (a closed pipe) or not (`>&-`)."""
+    null = os.open(os.devnull, os.O_RDWR)  # NOTE: the lowest free descriptor: `fd` if closed
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
